@@ -1,0 +1,131 @@
+"""Callbacks for `model.fit`: progress and TensorBoard, sample grids, checkpoints, time limit.
+
+Each reads the model's own step counter (`model.step`), so a resumed run carries on with the
+same step numbers in file names and TensorBoard.
+"""
+
+from __future__ import annotations
+
+import math
+import sys
+import time
+from pathlib import Path
+
+import keras
+import numpy as np
+import tensorflow as tf
+
+from gans_keras.checkpoint import save_checkpoint
+from gans_keras.viz import save_grid, to_uint8
+
+
+class TrainingMonitor(keras.callbacks.Callback):
+    """Progress bar (losses, images/s), TensorBoard scalars, and a stop on non-finite losses.
+
+    Args:
+        total_steps: the step training ends at.
+        images_per_step: real images one step consumes (for images/s).
+        log_dir: TensorBoard directory, or None.
+        log_every: write TensorBoard scalars every this many steps.
+        verbose: show the progress bar.
+    """
+
+    def __init__(self, total_steps, images_per_step, log_dir=None, log_every=10, verbose=True):
+        super().__init__()
+        self.total_steps = total_steps
+        self.images_per_step = images_per_step
+        self.log_every = log_every
+        self.writer = tf.summary.create_file_writer(str(log_dir)) if log_dir else None
+        self.verbose = verbose
+        self.last_logs: dict[str, float] = {}
+        self.nonfinite_step: int | None = None
+        self.images_per_second = float("nan")
+
+    def on_train_begin(self, logs=None):
+        self.start_step = int(self.model.step)
+        # Rate excludes the first step, which traces and compiles the train function.
+        self.timed_from: tuple[int, float] | None = None
+        interactive = sys.stdout.isatty()
+        self.progbar = keras.utils.Progbar(
+            self.total_steps,
+            verbose=1 if self.verbose else 0,
+            interval=0.5 if interactive else 30.0,
+            # Shown as they are: each is the value of the latest step, not a running mean.
+            stateful_metrics=["d_loss", "g_loss", "gp", "img/s"],
+            unit_name="step",
+        )
+
+    def on_train_batch_end(self, batch, logs=None):
+        step = int(self.model.step)
+        now = time.perf_counter()
+        self.last_logs = {key: float(value) for key, value in (logs or {}).items()}
+        if not all(math.isfinite(value) for value in self.last_logs.values()):
+            self.nonfinite_step = step
+            self.model.stop_training = True
+            return
+        if self.timed_from is None:
+            self.timed_from = (step, now)
+        elif step > self.timed_from[0]:
+            first_step, first_time = self.timed_from
+            self.images_per_second = (step - first_step) * self.images_per_step / (now - first_time)
+        if self.writer is not None and step % self.log_every == 0:
+            with self.writer.as_default(step=step):
+                for key, value in self.last_logs.items():
+                    tf.summary.scalar(key, value)
+                tf.summary.scalar("images_per_second", self.images_per_second)
+        shown = [(key, self.last_logs[key]) for key in ("d_loss", "g_loss", "gp") if key in self.last_logs]
+        self.progbar.update(step, shown + [("img/s", self.images_per_second)])
+
+    def on_train_end(self, logs=None):
+        if self.writer is not None:
+            self.writer.flush()
+
+
+class SampleGrid(keras.callbacks.Callback):
+    """Writes `samples/step_<step>.png` from a fixed latent batch every `every` steps."""
+
+    def __init__(self, latents: np.ndarray, directory: str | Path, every: int):
+        super().__init__()
+        self.latents = latents
+        self.directory = Path(directory)
+        self.every = every
+
+    def write(self) -> Path:
+        step = int(self.model.step)
+        images = self.model.generator.predict(self.latents, verbose=0)
+        return save_grid(to_uint8(images), self.directory / f"step_{step:08d}.png", scale=2)
+
+    def on_train_batch_end(self, batch, logs=None):
+        if int(self.model.step) % self.every == 0:
+            self.write()
+
+
+class PeriodicCheckpoint(keras.callbacks.Callback):
+    """Saves a full training checkpoint every `every` steps, keeping the newest `keep`."""
+
+    def __init__(self, directory: str | Path, every: int, keep: int = 3):
+        super().__init__()
+        self.directory = Path(directory)
+        self.every = every
+        self.keep = keep
+
+    def on_train_batch_end(self, batch, logs=None):
+        if int(self.model.step) % self.every == 0 and not self.model.stop_training:
+            save_checkpoint(self.model, self.directory, self.keep)
+
+
+class TimeLimit(keras.callbacks.Callback):
+    """Stops training cleanly once `minutes` of wall time have passed since training began."""
+
+    def __init__(self, minutes: float):
+        super().__init__()
+        self.seconds = minutes * 60.0
+        self.reached = False
+
+    def on_train_begin(self, logs=None):
+        self.start = time.monotonic()
+
+    def on_train_batch_end(self, batch, logs=None):
+        if time.monotonic() - self.start >= self.seconds:
+            self.reached = True
+            self.model.stop_training = True

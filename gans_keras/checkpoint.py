@@ -1,0 +1,69 @@
+"""Training checkpoints: every variable of a model and of its optimisers in one `.npz` file.
+
+A model exposes `optimizers` (a dict name -> optimizer) and `step` (its update counter).
+Files are written atomically and only the newest `keep` are kept.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import keras
+import numpy as np
+
+from gans_keras.io import atomic_path
+
+PATTERN = re.compile(r"^ckpt-(\d+)\.npz$")
+
+
+def _state(model: keras.Model) -> dict[str, list]:
+    groups = {"model": list(model.variables)}
+    for name, optimizer in model.optimizers.items():
+        groups[name] = list(optimizer.variables)
+    return groups
+
+
+def list_checkpoints(directory: str | Path) -> list[Path]:
+    """Checkpoints in `directory`, oldest first."""
+    directory = Path(directory)
+    if not directory.is_dir():
+        return []
+    found = [(int(m.group(1)), p) for p in directory.iterdir() if (m := PATTERN.match(p.name))]
+    return [path for _, path in sorted(found)]
+
+
+def save_checkpoint(model: keras.Model, directory: str | Path, keep: int = 3) -> Path:
+    """Writes `ckpt-<step>.npz` and deletes all but the newest `keep` checkpoints."""
+    step = int(model.step)
+    arrays = {}
+    for group, variables in _state(model).items():
+        for i, variable in enumerate(variables):
+            arrays[f"{group}/{i:05d}/{variable.path}"] = keras.ops.convert_to_numpy(variable)
+    path = Path(directory) / f"ckpt-{step:08d}.npz"
+    with atomic_path(path) as tmp, open(tmp, "wb") as f:
+        np.savez(f, **arrays)
+    for old in list_checkpoints(directory)[:-keep]:
+        old.unlink()
+    return path
+
+
+def load_checkpoint(model: keras.Model, path: str | Path) -> int:
+    """Restores every variable saved by `save_checkpoint`; returns the restored step."""
+    with np.load(path) as data:
+        saved = {key: data[key] for key in data.files}
+    for group, variables in _state(model).items():
+        keys = sorted(key for key in saved if key.startswith(f"{group}/"))
+        if len(keys) != len(variables):
+            raise ValueError(
+                f"checkpoint {path} does not fit this model: {group} has {len(keys)} saved "
+                f"variables, the model {len(variables)} (was the configuration changed?)"
+            )
+        for key, variable in zip(keys, variables):
+            if saved[key].shape != tuple(variable.shape):
+                raise ValueError(
+                    f"checkpoint {path} does not fit this model: {key} has shape "
+                    f"{saved[key].shape}, the model's {variable.path} {tuple(variable.shape)}"
+                )
+            variable.assign(saved[key])
+    return int(model.step)

@@ -1,0 +1,90 @@
+"""Training configuration: one dataclass of defaults, overridden by a model's preset, a JSON
+file and command-line flags, in that order. Unknown keys raise."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+
+@dataclass
+class TrainConfig:
+    # What to train on.
+    model: str = "wgan"
+    dataset: str = "fashion_mnist"
+    image_size: int | None = None  # None: the dataset's native size
+    channels: int | None = None  # None: the dataset's own
+    # Networks.
+    latent_dim: int = 128
+    g_width: int = 64
+    d_width: int = 64
+    kernel_size: int = 4
+    d_norm: str | None = None  # None or "layer"
+    # Objective.
+    loss: str = "bce"
+    gp: float = 0.0  # gradient penalty weight (lambda); 0 disables it
+    n_critic: int = 1
+    diffaugment: str = ""  # DiffAugment policy, e.g. "color,translation,cutout"
+    # Optimisation.
+    batch_size: int = 64
+    lr_g: float = 2e-4
+    lr_d: float = 2e-4
+    beta_1: float = 0.5
+    beta_2: float = 0.999
+    steps: int = 10_000  # generator updates
+    max_minutes: float | None = None
+    seed: int = 0
+    # Outputs.
+    sample_every: int = 500
+    checkpoint_every: int = 1000
+    keep_checkpoints: int = 3
+    log_every: int = 10  # TensorBoard scalars every this many steps
+
+    def __post_init__(self):
+        positive = ("latent_dim", "g_width", "d_width", "kernel_size", "n_critic", "batch_size",
+                    "steps", "sample_every", "checkpoint_every", "keep_checkpoints", "log_every")
+        for name in positive:
+            if getattr(self, name) < 1:
+                raise ValueError(f"{name} must be >= 1, got {getattr(self, name)}")
+        if self.max_minutes is not None and self.max_minutes <= 0:
+            raise ValueError(f"max_minutes must be > 0, got {self.max_minutes}")
+
+    def to_dict(self) -> dict:
+        return dataclasses.asdict(self)
+
+
+FIELDS = tuple(field.name for field in dataclasses.fields(TrainConfig))
+
+
+def check_keys(overrides: dict, source: str) -> None:
+    unknown = sorted(set(overrides) - set(FIELDS))
+    if unknown:
+        raise ValueError(f"unknown config key(s) {unknown} in {source}: valid keys are {', '.join(FIELDS)}")
+
+
+def read_overrides(path: str | Path) -> dict:
+    """A JSON object of overrides; unknown keys raise."""
+    try:
+        overrides = json.loads(Path(path).read_text())
+    except FileNotFoundError:
+        raise FileNotFoundError(f"config file {path} does not exist") from None
+    except json.JSONDecodeError as error:
+        raise ValueError(f"config file {path} is not valid JSON: {error}") from None
+    if not isinstance(overrides, dict):
+        raise ValueError(f"config file {path} must hold a JSON object of overrides")
+    check_keys(overrides, str(path))
+    return overrides
+
+
+def make_config(*overrides: dict) -> TrainConfig:
+    """Defaults, then the model's preset, then each override dict in order."""
+    from gans_keras.models.registry import get_spec
+
+    merged: dict = {}
+    for layer in overrides:
+        check_keys(layer, "overrides")
+        merged.update(layer)
+    model = merged.get("model", TrainConfig.model)
+    return TrainConfig(**{**get_spec(model).defaults, **merged})

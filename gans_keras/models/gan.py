@@ -1,0 +1,122 @@
+"""One GAN model class; DCGAN, WGAN-GP and the others differ only by their arguments."""
+
+from __future__ import annotations
+
+from typing import Sequence
+
+import keras
+import tensorflow as tf
+
+from gans_keras.losses import get_loss
+
+
+class GAN(keras.Model):
+    """Adversarial training of a generator against a discriminator (critic).
+
+    Each `train_step` takes `n_critic * B` real images: the discriminator is updated
+    `n_critic` times, each on its own B real images and B fresh fakes, then the generator
+    once on B fresh fakes (Algorithm 1 of Gulrajani et al. 2017 for n_critic=5).
+
+    Args:
+        generator: z (B, latent_dim) -> images (B, H, W, C) in [-1, 1].
+        discriminator: images -> raw scores (B, 1).
+        latent_dim: size of z ~ N(0, I).
+        loss: a name from `gans_keras.losses.LOSSES`.
+        penalties: discriminator penalties (e.g. `[GradientPenalty(10)]`), each callable
+            as `penalty(discriminate, real, fake, seed_generator)` with a `weight` and `name`.
+        n_critic: discriminator updates per generator update.
+        augment: a layer applied to real and fake images before the discriminator
+            (e.g. `DiffAugment`), or None.
+        seed: seed of the latent and penalty random stream.
+    """
+
+    def __init__(
+        self,
+        generator: keras.Model,
+        discriminator: keras.Model,
+        latent_dim: int,
+        loss: str = "bce",
+        penalties: Sequence = (),
+        n_critic: int = 1,
+        augment: keras.layers.Layer | None = None,
+        seed: int | None = None,
+        **kwargs,
+    ):
+        super().__init__(**kwargs)
+        if n_critic < 1:
+            raise ValueError(f"n_critic must be >= 1, got {n_critic}")
+        self.generator = generator
+        self.discriminator = discriminator
+        self.latent_dim = latent_dim
+        self.loss_name = loss
+        self.gan_loss = get_loss(loss)
+        self.penalties = list(penalties)
+        self.n_critic = n_critic
+        self.augment = augment
+        self.seed_generator = keras.random.SeedGenerator(seed)
+        # Both networks are built functional models, so the GAN needs no build from data.
+        self.built = True
+
+    def compile(self, d_optimizer, g_optimizer, **kwargs):
+        super().compile(**kwargs)
+        self.d_optimizer = d_optimizer
+        self.g_optimizer = g_optimizer
+        d_optimizer.build(self.discriminator.trainable_variables)
+        g_optimizer.build(self.generator.trainable_variables)
+
+    @property
+    def optimizers(self) -> dict:
+        return {"d_optimizer": self.d_optimizer, "g_optimizer": self.g_optimizer}
+
+    @property
+    def step(self):
+        """Generator updates so far (the unit of --steps)."""
+        return self.g_optimizer.iterations
+
+    def call(self, z, training=False):
+        return self.generator(z, training=training)
+
+    def sample_latents(self, batch_size):
+        return keras.random.normal((batch_size, self.latent_dim), seed=self.seed_generator)
+
+    def discriminate(self, images, training=True):
+        if self.augment is not None:
+            images = self.augment(images)
+        return self.discriminator(images, training=training)
+
+    def _discriminator_step(self, real):
+        fake = self.generator(self.sample_latents(tf.shape(real)[0]), training=True)
+        with tf.GradientTape() as tape:
+            real_out = self.discriminate(real)
+            fake_out = self.discriminate(fake)
+            d_loss = self.gan_loss.d_loss(real_out, fake_out)
+            penalty_values = {}
+            for penalty in self.penalties:
+                value = penalty(self.discriminate, real, fake, self.seed_generator)
+                penalty_values[penalty.name] = value
+                d_loss = d_loss + penalty.weight * value
+        grads = tape.gradient(d_loss, self.discriminator.trainable_variables)
+        self.d_optimizer.apply_gradients(zip(grads, self.discriminator.trainable_variables))
+        return {
+            "d_loss": d_loss,
+            **penalty_values,
+            "d_real": tf.reduce_mean(real_out),
+            "d_fake": tf.reduce_mean(fake_out),
+            "d_grad_norm": tf.linalg.global_norm(grads),
+        }
+
+    def _generator_step(self, batch_size):
+        with tf.GradientTape() as tape:
+            fake = self.generator(self.sample_latents(batch_size), training=True)
+            g_loss = self.gan_loss.g_loss(self.discriminate(fake))
+        grads = tape.gradient(g_loss, self.generator.trainable_variables)
+        self.g_optimizer.apply_gradients(zip(grads, self.generator.trainable_variables))
+        return {"g_loss": g_loss, "g_grad_norm": tf.linalg.global_norm(grads)}
+
+    def train_step(self, data):
+        real = data[0] if isinstance(data, (tuple, list)) else data
+        batch_size = tf.shape(real)[0] // self.n_critic
+        for i in range(self.n_critic):
+            d_logs = self._discriminator_step(real[i * batch_size : (i + 1) * batch_size])
+        # Logged discriminator values are those of its last update in this step.
+        return {**d_logs, **self._generator_step(batch_size)}

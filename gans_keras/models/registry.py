@@ -1,0 +1,72 @@
+"""`--model NAME` -> a compiled model; the CLI, notebooks, benchmarks and tests all use it."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Callable
+
+import keras
+
+from gans_keras.augment import DiffAugment
+from gans_keras.config import TrainConfig
+from gans_keras.losses import GradientPenalty
+from gans_keras.models.gan import GAN
+from gans_keras.networks import dcgan
+
+
+@dataclass(frozen=True)
+class ModelSpec:
+    build: Callable[[TrainConfig, int, int], keras.Model]
+    description: str
+    defaults: dict = field(default_factory=dict)
+
+
+def build_gan(config: TrainConfig, image_size: int, channels: int) -> GAN:
+    """A GAN on the DCGAN networks, with the loss, penalties and optimisers of `config`."""
+    generator = dcgan.build_generator(
+        config.latent_dim, image_size, channels, config.g_width, config.kernel_size
+    )
+    discriminator = dcgan.build_discriminator(
+        image_size, channels, config.d_width, config.kernel_size, norm=config.d_norm
+    )
+    penalties = [GradientPenalty(config.gp)] if config.gp > 0 else []
+    augment = DiffAugment(config.diffaugment, seed=config.seed + 1) if config.diffaugment else None
+    model = GAN(
+        generator,
+        discriminator,
+        config.latent_dim,
+        loss=config.loss,
+        penalties=penalties,
+        n_critic=config.n_critic,
+        augment=augment,
+        seed=config.seed,
+    )
+
+    def adam(learning_rate):
+        return keras.optimizers.Adam(learning_rate, beta_1=config.beta_1, beta_2=config.beta_2)
+
+    model.compile(d_optimizer=adam(config.lr_d), g_optimizer=adam(config.lr_g))
+    return model
+
+
+MODELS = {
+    "wgan": ModelSpec(
+        build=build_gan,
+        description="WGAN-GP (Gulrajani et al. 2017): Wasserstein loss, gradient penalty 10, "
+        "5 critic updates per generator update, Adam(1e-4, 0, 0.9)",
+        defaults=dict(
+            loss="wasserstein", gp=10.0, n_critic=5, lr_g=1e-4, lr_d=1e-4, beta_1=0.0, beta_2=0.9
+        ),
+    ),
+}
+
+
+def get_spec(name: str) -> ModelSpec:
+    if name not in MODELS:
+        raise ValueError(f"unknown model {name!r}: choose from {', '.join(MODELS)}")
+    return MODELS[name]
+
+
+def get_model(config: TrainConfig, image_size: int, channels: int) -> keras.Model:
+    """Builds and compiles `config.model` for images of the given size and channels."""
+    return get_spec(config.model).build(config, image_size, channels)

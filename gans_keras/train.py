@@ -1,0 +1,228 @@
+"""Train a model: `python -m gans_keras.train --model wgan --steps 2000 --out runs/wgan`.
+
+A run directory holds config.json, checkpoints/, samples/, logs/ (TensorBoard),
+generator.keras and summary.json.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+import sys
+import time
+from datetime import datetime
+from pathlib import Path
+
+import keras
+import numpy as np
+
+from gans_keras.callbacks import PeriodicCheckpoint, SampleGrid, TimeLimit, TrainingMonitor
+from gans_keras.checkpoint import list_checkpoints, load_checkpoint, save_checkpoint
+from gans_keras.config import FIELDS, TrainConfig, make_config, read_overrides
+from gans_keras.data import DATASET_CHOICES, load_dataset
+from gans_keras.io import atomic_path, write_json
+from gans_keras.models.registry import MODELS, get_model
+
+# Flags that may differ from the saved config when resuming a run.
+RESUMABLE_CHANGES = ("steps", "max_minutes")
+GRID_SIZE = 100  # samples in each grid: 10 x 10
+
+
+def train(config: TrainConfig, out: str | Path, resume: bool = False, verbose: bool = True) -> dict:
+    """Trains `config.model` into the run directory `out`; returns the run's summary.
+
+    With `resume`, training continues from the newest checkpoint in `out` to `config.steps`
+    and gives the same weights as an unbroken run with the same seed. Without it, a run
+    directory that already holds checkpoints is refused rather than overwritten.
+    """
+    out = Path(out)
+    checkpoint_dir = out / "checkpoints"
+    checkpoints = list_checkpoints(checkpoint_dir)
+    if resume and not checkpoints:
+        raise FileNotFoundError(f"cannot resume: no checkpoint in {checkpoint_dir}")
+    if not resume and checkpoints:
+        raise FileExistsError(
+            f"{out} already holds checkpoints: pass --resume to continue it, or choose another --out"
+        )
+    keras.utils.set_random_seed(config.seed)
+    dataset = load_dataset(
+        config.dataset,
+        batch_size=config.batch_size * config.n_critic,
+        image_size=config.image_size,
+        channels=config.channels,
+        seed=config.seed,
+    )
+    _, height, width, channels = dataset.element_spec[0].shape
+    if height != width:
+        raise ValueError(f"{config.dataset} images are {height}x{width}: pass --image-size to make them square")
+    model = get_model(config, height, channels)
+    start_step = load_checkpoint(model, checkpoints[-1]) if resume else 0
+    out.mkdir(parents=True, exist_ok=True)
+    write_json(out / "config.json", config.to_dict())
+
+    latents = np.random.default_rng(config.seed).standard_normal((GRID_SIZE, config.latent_dim))
+    monitor = TrainingMonitor(
+        config.steps,
+        images_per_step=config.batch_size * config.n_critic,
+        log_dir=out / "logs",
+        log_every=config.log_every,
+        verbose=verbose,
+    )
+    sampler = SampleGrid(latents.astype("float32"), out / "samples", config.sample_every)
+    callbacks = [
+        monitor,
+        sampler,
+        PeriodicCheckpoint(checkpoint_dir, config.checkpoint_every, config.keep_checkpoints),
+    ]
+    time_limit = TimeLimit(config.max_minutes) if config.max_minutes else None
+    if time_limit:
+        callbacks.append(time_limit)
+
+    started = time.monotonic()
+    if start_step < config.steps:
+        # One batch per step from an endless, seeded stream: skipping the batches used before
+        # the checkpoint gives a resumed run the data an unbroken run would have seen.
+        model.fit(
+            dataset.skip(start_step),
+            epochs=1,
+            steps_per_epoch=config.steps - start_step,
+            callbacks=callbacks,
+            shuffle=False,  # the pipeline shuffles, with the run's seed
+            verbose=0,
+        )
+    if monitor.nonfinite_step is not None:
+        last = list_checkpoints(checkpoint_dir)
+        raise FloatingPointError(
+            f"non-finite loss at step {monitor.nonfinite_step} ({monitor.last_logs}); stopped "
+            f"without saving. Last good checkpoint: {last[-1] if last else 'none'}"
+        )
+    step = int(model.step)
+    if not (checkpoint_dir / f"ckpt-{step:08d}.npz").exists():
+        save_checkpoint(model, checkpoint_dir, config.keep_checkpoints)
+    sampler.set_model(model)
+    grid = sampler.write()
+    with atomic_path(out / "generator.keras") as tmp:
+        model.generator.save(tmp)
+    stopped_by = "time limit" if time_limit and time_limit.reached else "steps"
+    summary = {
+        "model": config.model,
+        "dataset": config.dataset,
+        "steps": step,
+        "target_steps": config.steps,
+        "stopped_by": stopped_by,
+        "train_minutes_this_session": round((time.monotonic() - started) / 60.0, 2),
+        "images_per_second": round(monitor.images_per_second, 1),
+        "final_logs": {key: round(value, 5) for key, value in monitor.last_logs.items()},
+        "sample_grid": str(grid.relative_to(out)),
+    }
+    write_json(out / "summary.json", summary)
+    if verbose:
+        print(f"\nstopped by {stopped_by} at step {step}; run in {out}")
+        print(json.dumps(summary, indent=2))
+    return summary
+
+
+# === Command line ===
+
+HELP = {
+    "model": "model to train: " + "; ".join(f"{name}: {spec.description}" for name, spec in MODELS.items()),
+    "dataset": f"training data: one of {', '.join(DATASET_CHOICES)}",
+    "image_size": "resize images to this square size (default: the dataset's own)",
+    "channels": "1 (grayscale) or 3 (RGB) (default: the dataset's own)",
+    "latent_dim": "size of the generator's latent vector z",
+    "g_width": "channels of the generator's last hidden layer (doubled at each lower resolution)",
+    "d_width": "channels of the discriminator's first layer (doubled at each lower resolution)",
+    "kernel_size": "convolution kernel size of both networks",
+    "d_norm": "normalisation in the discriminator: none or layer (BatchNorm would break the GP)",
+    "loss": "GAN loss: bce (non-saturating), wasserstein, hinge or lsgan",
+    "gp": "gradient penalty weight lambda (0: off); interpolates uniform in [0, 1]",
+    "n_critic": "discriminator updates per generator update",
+    "diffaugment": "DiffAugment policy, e.g. color,translation,cutout ('' : off)",
+    "batch_size": "images per discriminator update (each step uses n_critic batches)",
+    "lr_g": "generator learning rate (Adam)",
+    "lr_d": "discriminator learning rate (Adam)",
+    "beta_1": "Adam beta_1 of both optimisers",
+    "beta_2": "Adam beta_2 of both optimisers",
+    "steps": "train until this many generator updates in total",
+    "max_minutes": "stop cleanly after this many minutes of training (checkpoint and exports written)",
+    "seed": "seed of Python, NumPy, Keras, the data order and the fixed sample latents",
+    "sample_every": "write a sample grid every this many steps",
+    "checkpoint_every": "write a checkpoint every this many steps",
+    "keep_checkpoints": "number of newest checkpoints kept",
+    "log_every": "write TensorBoard scalars every this many steps",
+}
+GROUPS = {
+    "data": ("model", "dataset", "image_size", "channels"),
+    "networks": ("latent_dim", "g_width", "d_width", "kernel_size", "d_norm"),
+    "objective": ("loss", "gp", "n_critic", "diffaugment"),
+    "optimisation": ("batch_size", "lr_g", "lr_d", "beta_1", "beta_2", "steps", "max_minutes", "seed"),
+    "outputs": ("sample_every", "checkpoint_every", "keep_checkpoints", "log_every"),
+}
+assert sorted(sum(GROUPS.values(), ())) == sorted(FIELDS) == sorted(HELP), "every field needs a flag"
+
+
+def _flag_type(field: dataclasses.Field):
+    if field.name == "d_norm":
+        return lambda value: None if value.lower() == "none" else value
+    text = str(field.type)
+    return int if "int" in text else float if "float" in text else str
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="python -m gans_keras.train",
+        description="Train a GAN. Settings come from the model's defaults, then --config, then flags.",
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+    )
+    parser.add_argument("--out", type=Path, help="run directory (default: runs/MODEL-DATASET-TIME)")
+    parser.add_argument("--resume", action="store_true", help="continue the run in --out from its newest checkpoint")
+    parser.add_argument("--config", type=Path, help="JSON file of overrides (keys as the flags, with _)")
+    fields = {field.name: field for field in dataclasses.fields(TrainConfig)}
+    for group, names in GROUPS.items():
+        arguments = parser.add_argument_group(group)
+        for name in names:
+            field = fields[name]
+            help_text = f"{HELP[name]} [default: {field.default!r}, or the model's preset]"
+            arguments.add_argument(
+                "--" + name.replace("_", "-"), type=_flag_type(field), default=None, help=help_text
+            )
+    return parser
+
+
+def config_from_args(args: argparse.Namespace) -> tuple[TrainConfig, Path]:
+    flags = {name: getattr(args, name) for name in FIELDS if getattr(args, name) is not None}
+    file_overrides = read_overrides(args.config) if args.config else {}
+    if not args.resume:
+        config = make_config(file_overrides, flags)
+        stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
+        return config, args.out or Path("runs") / f"{config.model}-{config.dataset.replace(':', '_')}-{stamp}"
+    if args.out is None:
+        raise ValueError("--resume needs --out, the run directory to continue")
+    saved = json.loads((args.out / "config.json").read_text()) if (args.out / "config.json").exists() else None
+    if saved is None:
+        raise FileNotFoundError(f"cannot resume: {args.out / 'config.json'} does not exist")
+    requested = {**file_overrides, **flags}
+    conflicts = [
+        f"--{key.replace('_', '-')} {value!r} (run has {saved[key]!r})"
+        for key, value in requested.items()
+        if key not in RESUMABLE_CHANGES and saved.get(key) != value
+    ]
+    if conflicts:
+        raise ValueError("a resumed run keeps its settings; these differ: " + ", ".join(conflicts))
+    return make_config(saved, requested), args.out
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        config, out = config_from_args(args)
+        train(config, out, resume=args.resume)
+    except (ValueError, FileNotFoundError, FileExistsError, FloatingPointError) as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
