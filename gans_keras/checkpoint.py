@@ -59,7 +59,7 @@ def load_checkpoint(model: keras.Model, path: str | Path) -> int:
                 f"checkpoint {path} does not fit this model: {group} has {len(keys)} saved "
                 f"variables, the model {len(variables)} (was the configuration changed?)"
             )
-        for key, variable in zip(keys, variables):
+        for key, variable in zip(keys, variables, strict=True):
             if saved[key].shape != tuple(variable.shape):
                 raise ValueError(
                     f"checkpoint {path} does not fit this model: {key} has shape "

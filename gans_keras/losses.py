@@ -5,8 +5,8 @@ Every loss takes the discriminator's raw outputs (logits or critic values), shap
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 import keras
 import tensorflow as tf

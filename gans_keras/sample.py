@@ -55,7 +55,9 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--run", type=Path, required=True, help="run directory holding generator.keras")
     parser.add_argument("--num", type=int, default=10_000, help="number of images")
-    parser.add_argument("--out", type=Path, help="output .npz (default: RUN/samples.npz); the grid goes beside it as .png")
+    parser.add_argument(
+        "--out", type=Path, help="output .npz (default: RUN/samples.npz); the grid goes beside it as .png"
+    )
     parser.add_argument("--seed", type=int, default=0, help="seed of the latent vectors")
     parser.add_argument("--batch-size", type=int, default=500, help="images per generator call")
     args = parser.parse_args(argv)

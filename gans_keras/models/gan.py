@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Sequence
+from collections.abc import Sequence
 
 import keras
 import tensorflow as tf
@@ -96,7 +96,7 @@ class GAN(keras.Model):
                 penalty_values[penalty.name] = value
                 d_loss = d_loss + penalty.weight * value
         grads = tape.gradient(d_loss, self.discriminator.trainable_variables)
-        self.d_optimizer.apply_gradients(zip(grads, self.discriminator.trainable_variables))
+        self.d_optimizer.apply_gradients(zip(grads, self.discriminator.trainable_variables, strict=True))
         return {
             "d_loss": d_loss,
             **penalty_values,
@@ -110,7 +110,7 @@ class GAN(keras.Model):
             fake = self.generator(self.sample_latents(batch_size), training=True)
             g_loss = self.gan_loss.g_loss(self.discriminate(fake))
         grads = tape.gradient(g_loss, self.generator.trainable_variables)
-        self.g_optimizer.apply_gradients(zip(grads, self.generator.trainable_variables))
+        self.g_optimizer.apply_gradients(zip(grads, self.generator.trainable_variables, strict=True))
         return {"g_loss": g_loss, "g_grad_norm": tf.linalg.global_norm(grads)}
 
     def train_step(self, data):

@@ -1,0 +1,43 @@
+import keras
+import numpy as np
+import pytest
+
+from gans_keras.networks.dcgan import build_discriminator, build_generator
+
+
+@pytest.mark.parametrize("size, channels", [(8, 1), (28, 1), (32, 3), (64, 3)])
+def test_generator_output_shape_and_range(size, channels):
+    generator = build_generator(latent_dim=16, image_size=size, channels=channels, width=8)
+    images = generator(np.random.default_rng(0).standard_normal((3, 16)).astype("float32"))
+    assert images.shape == (3, size, size, channels)
+    assert np.abs(keras.ops.convert_to_numpy(images)).max() <= 1.0
+
+
+@pytest.mark.parametrize("size", [8, 28, 32, 64])
+def test_discriminator_scores_each_image(size):
+    discriminator = build_discriminator(image_size=size, channels=3, width=8, norm="layer")
+    assert discriminator(np.zeros((5, size, size, 3), "float32")).shape == (5, 1)
+
+
+def test_generator_starts_from_4x4():
+    generator = build_generator(latent_dim=16, image_size=28, width=8)
+    shapes = [layer.output.shape[1:3] for layer in generator.layers if "reshape" in layer.name]
+    assert shapes == [(4, 4)]
+
+
+def test_discriminator_has_no_batchnorm():
+    # BatchNorm mixes samples, which would make the per-sample gradient penalty wrong.
+    for norm in (None, "layer"):
+        layers = build_discriminator(image_size=32, width=8, norm=norm).layers
+        assert not any(isinstance(layer, keras.layers.BatchNormalization) for layer in layers)
+
+
+@pytest.mark.parametrize("size", [4, 300])
+def test_unsupported_size_named(size):
+    with pytest.raises(ValueError, match=f"image size {size} is not supported"):
+        build_generator(image_size=size)
+
+
+def test_unknown_norm_named():
+    with pytest.raises(ValueError, match="norm must be None or 'layer'"):
+        build_discriminator(norm="batch")

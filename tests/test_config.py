@@ -1,0 +1,34 @@
+import json
+
+import pytest
+
+from gans_keras.config import make_config, read_overrides
+
+
+def test_precedence_defaults_preset_overrides():
+    config = make_config({"lr_d": 3e-4}, {"lr_d": 5e-4, "steps": 7})
+    assert config.lr_d == 5e-4 and config.steps == 7
+    assert config.lr_g == 1e-4  # the wgan preset
+    assert config.batch_size == 64  # the dataclass default
+
+
+def test_unknown_keys_raise(tmp_path):
+    path = tmp_path / "c.json"
+    path.write_text(json.dumps({"steps": 3, "learning_rate": 1}))
+    with pytest.raises(ValueError, match=r"unknown config key\(s\) \['learning_rate'\]"):
+        read_overrides(path)
+
+
+def test_bad_values_named():
+    with pytest.raises(ValueError, match="n_critic must be >= 1, got 0"):
+        make_config({"n_critic": 0})
+    with pytest.raises(ValueError, match="max_minutes must be > 0"):
+        make_config({"max_minutes": -1})
+
+
+def test_config_file_errors(tmp_path):
+    with pytest.raises(FileNotFoundError, match="does not exist"):
+        read_overrides(tmp_path / "missing.json")
+    (tmp_path / "bad.json").write_text("{steps: 3")
+    with pytest.raises(ValueError, match="not valid JSON"):
+        read_overrides(tmp_path / "bad.json")

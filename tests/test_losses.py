@@ -1,0 +1,66 @@
+import keras
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from gans_keras.losses import LOSSES, GradientPenalty, get_loss
+
+REAL = tf.constant([[2.0], [-1.0]])
+FAKE = tf.constant([[0.5], [-3.0]])
+
+
+def softplus(x):
+    return np.log1p(np.exp(x))
+
+
+@pytest.mark.parametrize(
+    "name, d_expected, g_expected",
+    [
+        ("bce", np.mean(softplus(-REAL.numpy())) + np.mean(softplus(FAKE.numpy())), np.mean(softplus(-FAKE.numpy()))),
+        ("wasserstein", np.mean(FAKE) - np.mean(REAL), -np.mean(FAKE)),
+        ("hinge", np.mean([0.0, 2.0]) + np.mean([1.5, 0.0]), -np.mean(FAKE)),
+        ("lsgan", 0.5 * np.mean([1.0, 4.0]) + 0.5 * np.mean([0.25, 9.0]), 0.5 * np.mean([0.25, 16.0])),
+    ],
+)
+def test_loss_values(name, d_expected, g_expected):
+    loss = get_loss(name)
+    assert float(loss.d_loss(REAL, FAKE)) == pytest.approx(d_expected, rel=1e-6)
+    assert float(loss.g_loss(FAKE)) == pytest.approx(g_expected, rel=1e-6)
+
+
+def test_unknown_loss_lists_choices():
+    with pytest.raises(ValueError, match="unknown GAN loss 'kl'.*" + ", ".join(LOSSES)):
+        get_loss("kl")
+
+
+@pytest.mark.parametrize("scale", [0.3, 1.0, 2.5])
+def test_gradient_penalty_of_linear_critic_is_exact(scale):
+    rng = np.random.default_rng(0)
+    w = rng.standard_normal((6, 6, 2)).astype("float32")
+    w *= scale / np.linalg.norm(w)
+
+    def critic(x):  # f(x) = w . x, whose gradient is w everywhere
+        return tf.reduce_sum(x * w, axis=[1, 2, 3])[:, None]
+
+    real = tf.constant(rng.standard_normal((16, 6, 6, 2)), tf.float32)
+    fake = tf.constant(rng.standard_normal((16, 6, 6, 2)), tf.float32)
+    penalty = GradientPenalty(10.0)(critic, real, fake, keras.random.SeedGenerator(0))
+    assert float(penalty) == pytest.approx((scale - 1.0) ** 2, rel=1e-5, abs=1e-10)
+
+
+def test_gradient_penalty_interpolates_uniformly():
+    # f(x) = ||x||^2 / 2 has gradient x; with real = 1 and fake = 0, x_hat = eps * 1 and the
+    # gradient norm is eps * sqrt(d): E[(eps sqrt(d) - 1)^2] = d/3 - sqrt(d) + 1 for U[0, 1].
+    d = 16
+    real, fake = tf.ones((20_000, 4, 4, 1)), tf.zeros((20_000, 4, 4, 1))
+
+    def critic(x):
+        return 0.5 * tf.reduce_sum(x**2, axis=[1, 2, 3])[:, None]
+
+    penalty = float(GradientPenalty()(critic, real, fake, keras.random.SeedGenerator(1)))
+    assert penalty == pytest.approx(d / 3 - np.sqrt(d) + 1, rel=0.03)
+
+
+def test_gradient_penalty_rejects_negative_weight():
+    with pytest.raises(ValueError, match="weight must be >= 0"):
+        GradientPenalty(-1.0)

@@ -1,0 +1,113 @@
+import json
+
+import keras
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from gans_keras.callbacks import TrainingMonitor
+from gans_keras.checkpoint import list_checkpoints
+from gans_keras.config import FIELDS, make_config
+from gans_keras.models.registry import get_model
+from gans_keras.train import build_parser, main
+
+TINY = ["--g-width", "8", "--d-width", "8", "--latent-dim", "16", "--batch-size", "8",
+        "--n-critic", "2", "--sample-every", "2", "--checkpoint-every", "2", "--log-every", "1"]
+
+
+def _checkpoint_arrays(run, step):
+    with np.load(run / "checkpoints" / f"ckpt-{step:08d}.npz") as data:
+        return [data[key] for key in sorted(data.files)]
+
+
+def test_run_directory_contents(trained_run):
+    config = json.loads((trained_run / "config.json").read_text())
+    assert set(config) == set(FIELDS) and config["model"] == "wgan" and config["steps"] == 4
+    summary = json.loads((trained_run / "summary.json").read_text())
+    assert summary["steps"] == 4 and summary["stopped_by"] == "steps"
+    assert summary["images_per_second"] > 0
+    assert {"d_loss", "g_loss", "gp"} <= set(summary["final_logs"])
+    assert [p.name for p in list_checkpoints(trained_run / "checkpoints")] == [
+        "ckpt-00000002.npz", "ckpt-00000004.npz"
+    ]
+    assert sorted(p.name for p in (trained_run / "samples").iterdir()) == [
+        "step_00000002.png", "step_00000004.png"
+    ]
+    generator = keras.saving.load_model(trained_run / "generator.keras")
+    assert generator.output_shape == (None, 28, 28, 1)
+    assert not [p for p in trained_run.rglob(".*")], "temporary files left behind"
+
+
+def test_tensorboard_scalars(trained_run):
+    tags = set()
+    for events in (trained_run / "logs").glob("events.out.tfevents.*"):
+        for event in tf.compat.v1.train.summary_iterator(str(events)):
+            tags |= {value.tag for value in event.summary.value}
+    assert {"d_loss", "g_loss", "gp", "d_grad_norm", "g_grad_norm", "images_per_second"} <= tags
+
+
+def test_resume_matches_an_unbroken_run(tmp_path):
+    unbroken, resumed = tmp_path / "unbroken", tmp_path / "resumed"
+    assert main(TINY + ["--steps", "4", "--out", str(unbroken)]) == 0
+    assert main(TINY + ["--steps", "2", "--out", str(resumed)]) == 0
+    assert main(["--resume", "--out", str(resumed), "--steps", "4"]) == 0
+    # Every variable (networks, optimiser moments, step counters, random-stream states).
+    for a, b in zip(_checkpoint_arrays(unbroken, 4), _checkpoint_arrays(resumed, 4), strict=True):
+        np.testing.assert_array_equal(a, b)
+
+
+def test_refuses_to_overwrite_a_run(trained_run, capsys):
+    before = {p.name: p.read_bytes() for p in (trained_run / "checkpoints").iterdir()}
+    assert main(TINY + ["--steps", "4", "--out", str(trained_run)]) == 2
+    assert "already holds checkpoints: pass --resume" in capsys.readouterr().err
+    assert {p.name: p.read_bytes() for p in (trained_run / "checkpoints").iterdir()} == before
+
+
+def test_resume_refuses_changed_settings(trained_run, capsys):
+    assert main(["--resume", "--out", str(trained_run), "--lr-d", "0.1"]) == 2
+    assert "--lr-d 0.1 (run has 0.0001)" in capsys.readouterr().err
+
+
+def test_resume_without_checkpoint(tmp_path, capsys):
+    assert main(["--resume", "--out", str(tmp_path)]) == 2
+    assert "cannot resume" in capsys.readouterr().err
+
+
+def test_time_limit_stops_cleanly_with_exports(tmp_path):
+    out = tmp_path / "run"
+    assert main(TINY + ["--steps", "1000", "--max-minutes", "0.0001", "--out", str(out)]) == 0
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["stopped_by"] == "time limit" and summary["steps"] < 1000
+    assert list_checkpoints(out / "checkpoints")[-1].name == f"ckpt-{summary['steps']:08d}.npz"
+    assert (out / "generator.keras").exists()
+
+
+def test_keeps_only_the_newest_checkpoints(tmp_path):
+    out = tmp_path / "run"
+    assert main(TINY + ["--steps", "8", "--keep-checkpoints", "2", "--out", str(out)]) == 0
+    assert [p.name for p in list_checkpoints(out / "checkpoints")] == ["ckpt-00000006.npz", "ckpt-00000008.npz"]
+
+
+def test_nonfinite_loss_stops_training():
+    model = get_model(make_config({"g_width": 8, "d_width": 8}), image_size=8, channels=1)
+    monitor = TrainingMonitor(total_steps=10, images_per_step=1, verbose=False)
+    monitor.set_model(model)
+    monitor.on_train_begin()
+    monitor.on_train_batch_end(0, {"d_loss": 1.0, "g_loss": float("nan")})
+    assert model.stop_training and monitor.nonfinite_step == 0
+
+
+def test_help_documents_every_flag():
+    text = build_parser().format_help()
+    for name in FIELDS + ("out", "resume", "config"):
+        assert f"--{name.replace('_', '-')}" in text
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["--model", "vae"], "unknown model 'vae'"),
+    (["--dataset", "svhn"], "unknown dataset 'svhn'"),
+    (["--image-size", "300"], "image size 300 is not supported"),
+])
+def test_bad_input_is_one_clear_line(tmp_path, capsys, argv, message):
+    assert main(TINY + argv + ["--steps", "1", "--out", str(tmp_path / "run")]) == 2
+    assert message in capsys.readouterr().err
