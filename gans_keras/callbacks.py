@@ -18,6 +18,9 @@ import tensorflow as tf
 from gans_keras.checkpoint import save_checkpoint
 from gans_keras.viz import save_grid, to_uint8
 
+# Sample-quality scores an evaluation callback adds to the logs; TensorBoard gets them from it.
+SCORE_KEYS = ("fid", "kid")
+
 
 class TrainingMonitor(keras.callbacks.Callback):
     """Progress bar (losses, images/s), TensorBoard scalars, and a stop on non-finite losses.
@@ -38,8 +41,9 @@ class TrainingMonitor(keras.callbacks.Callback):
         self.writer = tf.summary.create_file_writer(str(log_dir)) if log_dir else None
         self.verbose = verbose
         self.last_logs: dict[str, float] = {}
+        self.last_scores: dict[str, float] = {}  # fid/kid from EvaluationCallback, shown until the next
         self.nonfinite_step: int | None = None
-        self.images_per_second = float("nan")
+        self.images_per_second: float | None = None  # known from the second step on
 
     def on_train_begin(self, logs=None):
         self.start_step = int(self.model.step)
@@ -51,14 +55,16 @@ class TrainingMonitor(keras.callbacks.Callback):
             verbose=1 if self.verbose else 0,
             interval=0.5 if interactive else 30.0,
             # Shown as they are: each is the value of the latest step, not a running mean.
-            stateful_metrics=["d_loss", "g_loss", "gp", "img/s"],
+            stateful_metrics=["d_loss", "g_loss", "gp", "img/s", *SCORE_KEYS],
             unit_name="step",
         )
 
     def on_train_batch_end(self, batch, logs=None):
         step = int(self.model.step)
         now = time.perf_counter()
-        self.last_logs = {key: float(value) for key, value in (logs or {}).items()}
+        values = {key: float(value) for key, value in (logs or {}).items()}
+        self.last_scores.update({key: values.pop(key) for key in SCORE_KEYS if key in values})
+        self.last_logs = values
         if not all(math.isfinite(value) for value in self.last_logs.values()):
             self.nonfinite_step = step
             self.model.stop_training = True
@@ -72,9 +78,11 @@ class TrainingMonitor(keras.callbacks.Callback):
             with self.writer.as_default(step=step):
                 for key, value in self.last_logs.items():
                     tf.summary.scalar(key, value)
-                tf.summary.scalar("images_per_second", self.images_per_second)
+                if self.images_per_second is not None:
+                    tf.summary.scalar("images_per_second", self.images_per_second)
         shown = [(key, self.last_logs[key]) for key in ("d_loss", "g_loss", "gp") if key in self.last_logs]
-        self.progbar.update(step, shown + [("img/s", self.images_per_second)])
+        shown += list(self.last_scores.items())
+        self.progbar.update(step, shown + [("img/s", self.images_per_second or 0.0)])
 
     def on_train_end(self, logs=None):
         if self.writer is not None:

@@ -41,13 +41,19 @@ class TrainConfig:
     checkpoint_every: int = 1000
     keep_checkpoints: int = 3
     log_every: int = 10  # TensorBoard scalars every this many steps
+    # Evaluation during training.
+    eval_every: int = 0  # 0: off
+    eval_backbone: str = "auto"  # "auto": the dataset's shipped classifier, else inception
+    eval_samples: int = 2000
 
     def __post_init__(self):
         positive = ("latent_dim", "g_width", "d_width", "kernel_size", "n_critic", "batch_size",
-                    "steps", "sample_every", "checkpoint_every", "keep_checkpoints", "log_every")
+                    "steps", "sample_every", "checkpoint_every", "keep_checkpoints", "log_every", "eval_samples")
         for name in positive:
             if getattr(self, name) < 1:
                 raise ValueError(f"{name} must be >= 1, got {getattr(self, name)}")
+        if self.eval_every < 0:
+            raise ValueError(f"eval_every must be >= 0, got {self.eval_every}")
         if self.max_minutes is not None and self.max_minutes <= 0:
             raise ValueError(f"max_minutes must be > 0, got {self.max_minutes}")
 

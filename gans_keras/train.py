@@ -22,6 +22,7 @@ from gans_keras.checkpoint import list_checkpoints, load_checkpoint, save_checkp
 from gans_keras.config import FIELDS, TrainConfig, make_config, read_overrides
 from gans_keras.data import DATASET_CHOICES, load_dataset
 from gans_keras.io import atomic_path, write_json
+from gans_keras.metrics.callback import EvaluationCallback, default_backbone
 from gans_keras.models.registry import MODELS, get_model
 
 # Flags that may differ from the saved config when resuming a run.
@@ -75,6 +76,13 @@ def train(config: TrainConfig, out: str | Path, resume: bool = False, verbose: b
         sampler,
         PeriodicCheckpoint(checkpoint_dir, config.checkpoint_every, config.keep_checkpoints),
     ]
+    evaluator = None
+    if config.eval_every:
+        backbone = default_backbone(config.dataset) if config.eval_backbone == "auto" else config.eval_backbone
+        evaluator = EvaluationCallback(
+            config.eval_every, config.dataset, backbone, config.eval_samples, out / "logs" / "eval", config.seed
+        )
+        callbacks.insert(0, evaluator)  # before the monitor, which shows its scores
     time_limit = TimeLimit(config.max_minutes) if config.max_minutes else None
     if time_limit:
         callbacks.append(time_limit)
@@ -112,10 +120,13 @@ def train(config: TrainConfig, out: str | Path, resume: bool = False, verbose: b
         "target_steps": config.steps,
         "stopped_by": stopped_by,
         "train_minutes_this_session": round((time.monotonic() - started) / 60.0, 2),
-        "images_per_second": round(monitor.images_per_second, 1),
+        # Real images consumed per second (n_critic batches a step), the first step excluded.
+        "images_per_second": monitor.images_per_second and round(monitor.images_per_second, 1),
         "final_logs": {key: round(value, 5) for key, value in monitor.last_logs.items()},
         "sample_grid": str(grid.relative_to(out)),
     }
+    if evaluator is not None:
+        summary["eval"] = {"backbone": evaluator.backbone, "history": evaluator.history}
     write_json(out / "summary.json", summary)
     if verbose:
         print(f"\nstopped by {stopped_by} at step {step}; run in {out}")
@@ -151,6 +162,10 @@ HELP = {
     "checkpoint_every": "write a checkpoint every this many steps",
     "keep_checkpoints": "number of newest checkpoints kept",
     "log_every": "write TensorBoard scalars every this many steps",
+    "eval_every": "compute FID and KID every this many steps (0: off); shown in the progress bar and TensorBoard",
+    "eval_backbone": "features for --eval-every: auto (the dataset's shipped classifier, else inception), "
+    "inception, keras-inception, classifier:NAME or classifier:PATH",
+    "eval_samples": "generated and real images compared at each evaluation",
 }
 GROUPS = {
     "data": ("model", "dataset", "image_size", "channels"),
@@ -158,6 +173,7 @@ GROUPS = {
     "objective": ("loss", "gp", "n_critic", "diffaugment"),
     "optimisation": ("batch_size", "lr_g", "lr_d", "beta_1", "beta_2", "steps", "max_minutes", "seed"),
     "outputs": ("sample_every", "checkpoint_every", "keep_checkpoints", "log_every"),
+    "evaluation": ("eval_every", "eval_backbone", "eval_samples"),
 }
 assert sorted(sum(GROUPS.values(), ())) == sorted(FIELDS) == sorted(HELP), "every field needs a flag"
 

@@ -54,6 +54,9 @@ def test_resume_matches_an_unbroken_run(tmp_path):
     # Every variable (networks, optimiser moments, step counters, random-stream states).
     for a, b in zip(_checkpoint_arrays(unbroken, 4), _checkpoint_arrays(resumed, 4), strict=True):
         np.testing.assert_array_equal(a, b)
+    # Resuming a finished run trains nothing and rewrites the same exports.
+    assert main(["--resume", "--out", str(resumed)]) == 0
+    assert json.loads((resumed / "summary.json").read_text())["steps"] == 4
 
 
 def test_refuses_to_overwrite_a_run(trained_run, capsys):
@@ -111,3 +114,18 @@ def test_help_documents_every_flag():
 def test_bad_input_is_one_clear_line(tmp_path, capsys, argv, message):
     assert main(TINY + argv + ["--steps", "1", "--out", str(tmp_path / "run")]) == 2
     assert message in capsys.readouterr().err
+
+
+def test_eval_every_logs_fid_and_kid(tmp_path, monkeypatch):
+    monkeypatch.setenv("GANS_KERAS_CACHE", str(tmp_path / "cache"))
+    out = tmp_path / "run"
+    assert main(TINY + ["--steps", "4", "--eval-every", "2", "--eval-samples", "200", "--out", str(out)]) == 0
+    evaluation = json.loads((out / "summary.json").read_text())["eval"]
+    assert evaluation["backbone"] == "classifier:fashion_mnist"
+    assert [entry["step"] for entry in evaluation["history"]] == [2, 4]
+    assert all(entry["fid"] > 0 and np.isfinite(entry["kid"]) for entry in evaluation["history"])
+    tags = set()
+    for events in (out / "logs" / "eval").glob("events.out.tfevents.*"):
+        for event in tf.compat.v1.train.summary_iterator(str(events)):
+            tags |= {value.tag for value in event.summary.value}
+    assert tags == {"fid_classifier_fashion_mnist", "kid_classifier_fashion_mnist"}

@@ -1,0 +1,71 @@
+"""FID and KID during training, on a smaller sample, so every run has a quality curve."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import keras
+import numpy as np
+import tensorflow as tf
+
+from gans_keras.metrics.extractors import extract, get_extractor, shipped_classifier_path
+from gans_keras.metrics.fid import feature_statistics, frechet_distance_from_statistics
+from gans_keras.metrics.kid import kernel_inception_distance
+
+
+def default_backbone(dataset: str) -> str:
+    """The shipped classifier of the dataset if there is one, else the reference Inception."""
+    return f"classifier:{dataset}" if shipped_classifier_path(dataset).is_file() else "inception"
+
+
+class EvaluationCallback(keras.callbacks.Callback):
+    """Every `every` steps: FID and KID of `num_samples` images from a fixed latent batch
+    against as many images of the dataset's test split (their features cached on disk).
+
+    Puts `fid` and `kid` into the step's logs (so the progress bar shows them; place this
+    callback before `TrainingMonitor`) and writes them to TensorBoard under `log_dir`.
+    """
+
+    def __init__(self, every: int, dataset: str, backbone: str, num_samples: int = 2000,
+                 log_dir: str | Path | None = None, seed: int = 0):
+        super().__init__()
+        self.every = every
+        self.dataset = dataset
+        self.backbone = backbone
+        self.num_samples = num_samples
+        self.writer = tf.summary.create_file_writer(str(log_dir)) if log_dir else None
+        self.seed = seed
+        self.history: list[dict] = []
+
+    def on_train_begin(self, logs=None):
+        from gans_keras.evaluate import reference_features
+
+        _, size, _, channels = self.model.generator.output_shape
+        self.extractor = get_extractor(self.backbone)
+        self.reference = reference_features(self.extractor, self.dataset, "test", self.num_samples, size, channels)
+        latent_dim = self.model.generator.input_shape[-1]
+        rng = np.random.default_rng(self.seed)
+        self.latents = rng.standard_normal((self.num_samples, latent_dim)).astype("float32")
+
+    def evaluate(self) -> dict:
+        fake = self.model.generator.predict(self.latents, batch_size=500, verbose=0)
+        images = np.clip(np.round((fake + 1.0) * 127.5), 0, 255).astype(np.uint8)
+        features, _ = extract(self.extractor, images, verbose=False)
+        reference = self.reference
+        fid = frechet_distance_from_statistics(*feature_statistics(features), reference["mu"], reference["sigma"])
+        kid, _ = kernel_inception_distance(features, reference["features"], subset_size=min(1000, self.num_samples))
+        return {"fid": fid, "kid": kid}
+
+    def on_train_batch_end(self, batch, logs=None):
+        step = int(self.model.step)
+        if step % self.every:
+            return
+        scores = self.evaluate()
+        self.history.append({"step": step, **scores})
+        if logs is not None:
+            logs.update(scores)
+        if self.writer is not None:
+            with self.writer.as_default(step=step):
+                for key, value in scores.items():
+                    tf.summary.scalar(f"{key}_{self.backbone.replace(':', '_')}", value)
+            self.writer.flush()

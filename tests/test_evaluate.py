@@ -1,0 +1,70 @@
+import json
+
+import numpy as np
+import pytest
+from scipy import ndimage
+
+from gans_keras.data import load_arrays
+from gans_keras.evaluate import evaluate_images, main, reference_features
+from gans_keras.metrics.extractors import extract, get_extractor
+
+METRIC_KEYS = {"fid", "is_mean", "is_std", "kid_mean", "kid_std", "precision", "recall", "density", "coverage"}
+
+
+@pytest.fixture(autouse=True)
+def _cache(tmp_path, monkeypatch):
+    monkeypatch.setenv("GANS_KERAS_CACHE", str(tmp_path / "cache"))
+
+
+@pytest.fixture(scope="module")
+def train_images():
+    return load_arrays("fashion_mnist", "train")[0][:10_000]
+
+
+def test_shipped_classifier_accuracy():
+    images, labels = load_arrays("fashion_mnist", "test")
+    _, logits = extract(get_extractor("classifier:fashion_mnist"), images, batch_size=1000, verbose=False)
+    assert (logits.argmax(1) == labels).mean() >= 0.90
+
+
+def test_real_data_scores_well_and_degraded_data_badly(train_images):
+    real = evaluate_images(train_images, verbose=False)
+    assert set(real) >= METRIC_KEYS
+    assert real["is_mean"] > 7.0  # ten balanced, confidently classified classes
+    assert real["precision"] > 0.6 and real["recall"] > 0.6
+    blurred = ndimage.gaussian_filter(train_images.astype(float), sigma=(0, 1.5, 1.5, 0)).astype(np.uint8)
+    rng = np.random.default_rng(0)
+    noised = np.clip(train_images + rng.normal(0, 40, train_images.shape), 0, 255).astype(np.uint8)
+    for degraded in (blurred, noised):
+        worse = evaluate_images(degraded, verbose=False)
+        assert worse["fid"] > 10 * real["fid"]
+        assert worse["kid_mean"] > 10 * max(real["kid_mean"], 1e-4)
+
+
+def test_reference_features_are_cached(tmp_path):
+    extractor = get_extractor("classifier:fashion_mnist")
+    first = reference_features(extractor, "fashion_mnist", "test", 500, 28, 1, verbose=False)
+    cached = list((tmp_path / "cache" / "reference").iterdir())
+    assert [p.name for p in cached] == ["fashion_mnist-test-28px1c-classifier_fashion_mnist-500.npz"]
+    again = reference_features(extractor, "fashion_mnist", "test", 500, 28, 1, verbose=False)
+    np.testing.assert_array_equal(first["sigma"], again["sigma"])
+
+
+def test_evaluate_cli_on_a_run(trained_run, capsys):
+    assert main(["--run", str(trained_run), "--num", "300"]) == 0
+    metrics = json.loads((trained_run / "metrics.json").read_text())["classifier:fashion_mnist"]
+    assert set(metrics) >= METRIC_KEYS and metrics["num_samples"] == 300
+    assert metrics["comparable_with_papers"] is False
+    assert "fid" in capsys.readouterr().out
+
+
+def test_evaluate_cli_on_samples_and_errors(tmp_path, train_images, capsys):
+    samples = tmp_path / "s.npz"
+    np.savez(samples, images=train_images[:200])
+    assert main(["--samples", str(samples), "--num", "200"]) == 0
+    assert "classifier:fashion_mnist" in json.loads((tmp_path / "metrics.json").read_text())
+    assert main(["--samples", str(samples), "--num", "500"]) == 2
+    assert "500 samples requested but only 200" in capsys.readouterr().err
+    assert main(["--samples", str(tmp_path / "missing.npz")]) == 2
+    assert main(["--samples", str(samples), "--num", "200", "--backbone", "inception"]) == 2
+    assert "classify_image_graph_def.pb was not found" in capsys.readouterr().err
