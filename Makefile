@@ -1,4 +1,4 @@
-# Two commands on a fresh Debian/Ubuntu machine: `make demo` (train, sample) and `make test`.
+# Two commands on a fresh Debian/Ubuntu machine: `make demo` (train, sample, evaluate) and `make test`.
 PYTHON ?= python3
 VENV ?= .venv
 PY := $(VENV)/bin/python
@@ -29,6 +29,7 @@ data:
 demo: setup
 	$(PY) -m gans_keras.train --config $(DEMO_CONFIG) --out $(DEMO_RUN)
 	$(PY) -m gans_keras.sample --run $(DEMO_RUN) --num 10000 --out $(DEMO_RUN)/samples.npz
+	$(PY) -m gans_keras.evaluate --samples $(DEMO_RUN)/samples.npz --num 10000
 
 test: setup
 	$(PY) -m pytest -q

@@ -43,6 +43,7 @@ class Extractor:
     """Base: `__call__` maps one batch of float32 images in 0..255 to (features, logits)."""
 
     name = "extractor"
+    batch_size = 200  # images per call; the Inception networks at 299x299 need less
 
     def __call__(self, images: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor]:
         raise NotImplementedError
@@ -57,6 +58,7 @@ class InceptionGraph(Extractor):
     """
 
     name = "inception"
+    batch_size = 50
 
     def __init__(self, graph_path: str | os.PathLike | None = None):
         path = find_inception_graph(graph_path)
@@ -104,6 +106,7 @@ class KerasInception(Extractor):
     """
 
     name = "keras-inception"
+    batch_size = 50
 
     def __init__(self, weights: str | None = "imagenet"):
         if weights == "imagenet":
@@ -131,6 +134,7 @@ class KerasInception(Extractor):
                 f"and could not be downloaded ({error}); copy the file there"
             ) from None
 
+    @tf.function(reduce_retracing=True)
     def __call__(self, images):
         images = tf.image.resize(_to_rgb(images), (299, 299))  # bilinear, half-pixel centres
         features = self._features(images / 127.5 - 1.0, training=False)
@@ -196,10 +200,14 @@ def get_extractor(name: str, inception_graph: str | os.PathLike | None = None) -
 
 
 def extract(
-    extractor: Extractor, images: np.ndarray, batch_size: int = 200, verbose: bool = True
+    extractor: Extractor, images: np.ndarray, batch_size: int | None = None, verbose: bool = True
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Features (float64) and logits (float64) of images (N, H, W, C), uint8 or float 0..255."""
+    """Features (float64) and logits (float64) of images (N, H, W, C), uint8 or float 0..255.
+
+    `batch_size` defaults to the extractor's own.
+    """
     images = np.asarray(images)
+    batch_size = batch_size or extractor.batch_size
     if images.ndim != 4 or images.shape[-1] not in (1, 3):
         raise ValueError(f"images must be (N, H, W, 1 or 3), got shape {images.shape}")
     progbar = keras.utils.Progbar(len(images), verbose=1 if verbose else 0, unit_name="image")
