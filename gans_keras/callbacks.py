@@ -100,7 +100,7 @@ class SampleGrid(keras.callbacks.Callback):
 
     def write(self) -> Path:
         step = int(self.model.step)
-        images = self.model.generator.predict(self.latents, verbose=0)
+        images = self.model.sampling_generator.predict(self.latents, verbose=0)
         return save_grid(to_uint8(images), self.directory / f"step_{step:08d}.png", scale=2)
 
     def on_train_batch_end(self, batch, logs=None):

@@ -22,6 +22,9 @@ class TrainConfig:
     d_width: int = 64
     kernel_size: int = 4
     d_norm: str | None = None  # None or "layer"
+    spectral_norm: bool = False  # on every discriminator layer
+    minibatch_std: bool = False
+    init: str = "glorot"  # glorot, normal (N(0, 0.02)) or orthogonal
     # Objective.
     loss: str = "bce"
     gp: float = 0.0  # gradient penalty weight (lambda); 0 disables it
@@ -33,6 +36,7 @@ class TrainConfig:
     lr_d: float = 2e-4
     beta_1: float = 0.5
     beta_2: float = 0.999
+    ema_decay: float = 0.0  # EMA of the generator's weights for sampling; 0: off
     steps: int = 10_000  # generator updates
     max_minutes: float | None = None
     seed: int = 0

@@ -19,6 +19,8 @@ class GANLoss:
     name: str
     d_loss: Callable[[tf.Tensor, tf.Tensor], tf.Tensor]
     g_loss: Callable[[tf.Tensor], tf.Tensor]
+    # Outputs above it count as "real" when D's accuracy is logged.
+    decision_threshold: float = 0.0
 
 
 def _mean(x):
@@ -49,6 +51,7 @@ LOSSES = {
         "lsgan",
         d_loss=lambda real, fake: 0.5 * _mean(tf.square(real - 1.0)) + 0.5 * _mean(tf.square(fake)),
         g_loss=lambda fake: 0.5 * _mean(tf.square(fake - 1.0)),
+        decision_threshold=0.5,
     ),
 }
 

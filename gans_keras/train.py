@@ -111,7 +111,7 @@ def train(config: TrainConfig, out: str | Path, resume: bool = False, verbose: b
     sampler.set_model(model)
     grid = sampler.write()
     with atomic_path(out / "generator.keras") as tmp:
-        model.generator.save(tmp)
+        model.sampling_generator.save(tmp)
     stopped_by = "time limit" if time_limit and time_limit.reached else "steps"
     summary = {
         "model": config.model,
@@ -146,6 +146,9 @@ HELP = {
     "d_width": "channels of the discriminator's first layer (doubled at each lower resolution)",
     "kernel_size": "convolution kernel size of both networks",
     "d_norm": "normalisation in the discriminator: none or layer (BatchNorm would break the GP)",
+    "spectral_norm": "spectral normalisation on every discriminator layer (keras.layers.SpectralNormalization)",
+    "minibatch_std": "minibatch standard-deviation channel before the discriminator's last convolution",
+    "init": "kernel initializer of both networks: glorot, normal (N(0, 0.02)) or orthogonal",
     "loss": "GAN loss: bce (non-saturating), wasserstein, hinge or lsgan",
     "gp": "gradient penalty weight lambda (0: off); interpolates uniform in [0, 1]",
     "n_critic": "discriminator updates per generator update",
@@ -155,6 +158,7 @@ HELP = {
     "lr_d": "discriminator learning rate (Adam)",
     "beta_1": "Adam beta_1 of both optimisers",
     "beta_2": "Adam beta_2 of both optimisers",
+    "ema_decay": "exponential moving average of the generator's weights, used for samples and the export (0: off)",
     "steps": "train until this many generator updates in total",
     "max_minutes": "stop cleanly after this many minutes of training (checkpoint and exports written)",
     "seed": "seed of Python, NumPy, Keras, the data order and the fixed sample latents",
@@ -169,13 +173,19 @@ HELP = {
 }
 GROUPS = {
     "data": ("model", "dataset", "image_size", "channels"),
-    "networks": ("latent_dim", "g_width", "d_width", "kernel_size", "d_norm"),
+    "networks": ("latent_dim", "g_width", "d_width", "kernel_size", "d_norm", "spectral_norm", "minibatch_std", "init"),
     "objective": ("loss", "gp", "n_critic", "diffaugment"),
-    "optimisation": ("batch_size", "lr_g", "lr_d", "beta_1", "beta_2", "steps", "max_minutes", "seed"),
+    "optimisation": ("batch_size", "lr_g", "lr_d", "beta_1", "beta_2", "ema_decay", "steps", "max_minutes", "seed"),
     "outputs": ("sample_every", "checkpoint_every", "keep_checkpoints", "log_every"),
     "evaluation": ("eval_every", "eval_backbone", "eval_samples"),
 }
 assert sorted(sum(GROUPS.values(), ())) == sorted(FIELDS) == sorted(HELP), "every field needs a flag"
+
+
+def _flag_options(field: dataclasses.Field) -> dict:
+    if str(field.type) == "bool":
+        return {"action": argparse.BooleanOptionalAction}
+    return {"type": _flag_type(field)}
 
 
 def _flag_type(field: dataclasses.Field):
@@ -189,7 +199,6 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="python -m gans_keras.train",
         description="Train a GAN. Settings come from the model's defaults, then --config, then flags.",
-        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
     )
     parser.add_argument("--out", type=Path, help="run directory (default: runs/MODEL-DATASET-TIME)")
     parser.add_argument("--resume", action="store_true", help="continue the run in --out from its newest checkpoint")
@@ -200,9 +209,7 @@ def build_parser() -> argparse.ArgumentParser:
         for name in names:
             field = fields[name]
             help_text = f"{HELP[name]} [default: {field.default!r}, or the model's preset]"
-            arguments.add_argument(
-                "--" + name.replace("_", "-"), type=_flag_type(field), default=None, help=help_text
-            )
+            arguments.add_argument("--" + name.replace("_", "-"), default=None, help=help_text, **_flag_options(field))
     return parser
 
 

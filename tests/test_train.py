@@ -46,10 +46,15 @@ def test_tensorboard_scalars(trained_run):
     assert {"d_loss", "g_loss", "gp", "d_grad_norm", "g_grad_norm", "images_per_second"} <= tags
 
 
-def test_resume_matches_an_unbroken_run(tmp_path):
+@pytest.mark.parametrize("variant", [
+    [],
+    # Spectral-norm power-iteration vectors, the EMA generator and minibatch-std ride along too.
+    ["--model", "sngan", "--ema-decay", "0.9", "--minibatch-std"],
+])
+def test_resume_matches_an_unbroken_run(tmp_path, variant):
     unbroken, resumed = tmp_path / "unbroken", tmp_path / "resumed"
-    assert main(TINY + ["--steps", "4", "--out", str(unbroken)]) == 0
-    assert main(TINY + ["--steps", "2", "--out", str(resumed)]) == 0
+    assert main(TINY + variant + ["--steps", "4", "--out", str(unbroken)]) == 0
+    assert main(TINY + variant + ["--steps", "2", "--out", str(resumed)]) == 0
     assert main(["--resume", "--out", str(resumed), "--steps", "4"]) == 0
     # Every variable (networks, optimiser moments, step counters, random-stream states).
     for a, b in zip(_checkpoint_arrays(unbroken, 4), _checkpoint_arrays(resumed, 4), strict=True):

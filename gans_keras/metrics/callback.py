@@ -48,7 +48,7 @@ class EvaluationCallback(keras.callbacks.Callback):
         self.latents = rng.standard_normal((self.num_samples, latent_dim)).astype("float32")
 
     def evaluate(self) -> dict:
-        fake = self.model.generator.predict(self.latents, batch_size=500, verbose=0)
+        fake = self.model.sampling_generator.predict(self.latents, batch_size=500, verbose=0)
         images = np.clip(np.round((fake + 1.0) * 127.5), 0, 255).astype(np.uint8)
         features, _ = extract(self.extractor, images, verbose=False)
         reference = self.reference

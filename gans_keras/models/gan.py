@@ -28,6 +28,8 @@ class GAN(keras.Model):
         augment: a layer applied to real and fake images before the discriminator
             (e.g. `DiffAugment`), or None.
         seed: seed of the latent and penalty random stream.
+        ema_decay: when > 0, keep `ema_generator`, an exponential moving average of the
+            generator's weights (BatchNorm statistics copied), used for sampling and export.
     """
 
     def __init__(
@@ -40,11 +42,14 @@ class GAN(keras.Model):
         n_critic: int = 1,
         augment: keras.layers.Layer | None = None,
         seed: int | None = None,
+        ema_decay: float = 0.0,
         **kwargs,
     ):
         super().__init__(**kwargs)
         if n_critic < 1:
             raise ValueError(f"n_critic must be >= 1, got {n_critic}")
+        if not 0.0 <= ema_decay < 1.0:
+            raise ValueError(f"ema_decay must be in [0, 1), got {ema_decay}")
         self.generator = generator
         self.discriminator = discriminator
         self.latent_dim = latent_dim
@@ -54,6 +59,11 @@ class GAN(keras.Model):
         self.n_critic = n_critic
         self.augment = augment
         self.seed_generator = keras.random.SeedGenerator(seed)
+        self.ema_decay = ema_decay
+        self.ema_generator = None
+        if ema_decay:
+            self.ema_generator = keras.models.clone_model(generator)
+            self.ema_generator.set_weights(generator.get_weights())
         # Both networks are built functional models, so the GAN needs no build from data.
         self.built = True
 
@@ -72,6 +82,20 @@ class GAN(keras.Model):
     def step(self):
         """Generator updates so far (the unit of --steps)."""
         return self.g_optimizer.iterations
+
+    @property
+    def sampling_generator(self) -> keras.Model:
+        """The generator that samples and exports use: the EMA copy when there is one."""
+        return self.ema_generator if self.ema_generator is not None else self.generator
+
+    def _update_ema(self):
+        decay = self.ema_decay
+        pairs = zip(self.ema_generator.trainable_variables, self.generator.trainable_variables, strict=True)
+        for average, weight in pairs:
+            average.assign(decay * average + (1.0 - decay) * weight)
+        pairs = zip(self.ema_generator.non_trainable_variables, self.generator.non_trainable_variables, strict=True)
+        for average, weight in pairs:
+            average.assign(weight)
 
     def call(self, z, training=False):
         return self.generator(z, training=training)
@@ -97,11 +121,14 @@ class GAN(keras.Model):
                 d_loss = d_loss + penalty.weight * value
         grads = tape.gradient(d_loss, self.discriminator.trainable_variables)
         self.d_optimizer.apply_gradients(zip(grads, self.discriminator.trainable_variables, strict=True))
+        threshold = self.gan_loss.decision_threshold
         return {
             "d_loss": d_loss,
             **penalty_values,
             "d_real": tf.reduce_mean(real_out),
             "d_fake": tf.reduce_mean(fake_out),
+            "d_acc_real": tf.reduce_mean(tf.cast(real_out > threshold, tf.float32)),
+            "d_acc_fake": tf.reduce_mean(tf.cast(fake_out <= threshold, tf.float32)),
             "d_grad_norm": tf.linalg.global_norm(grads),
         }
 
@@ -111,6 +138,8 @@ class GAN(keras.Model):
             g_loss = self.gan_loss.g_loss(self.discriminate(fake))
         grads = tape.gradient(g_loss, self.generator.trainable_variables)
         self.g_optimizer.apply_gradients(zip(grads, self.generator.trainable_variables, strict=True))
+        if self.ema_generator is not None:
+            self._update_ema()
         return {"g_loss": g_loss, "g_grad_norm": tf.linalg.global_norm(grads)}
 
     def train_step(self, data):

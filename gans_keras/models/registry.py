@@ -24,10 +24,17 @@ class ModelSpec:
 def build_gan(config: TrainConfig, image_size: int, channels: int) -> GAN:
     """A GAN on the DCGAN networks, with the loss, penalties and optimisers of `config`."""
     generator = dcgan.build_generator(
-        config.latent_dim, image_size, channels, config.g_width, config.kernel_size
+        config.latent_dim, image_size, channels, config.g_width, config.kernel_size, init=config.init
     )
     discriminator = dcgan.build_discriminator(
-        image_size, channels, config.d_width, config.kernel_size, norm=config.d_norm
+        image_size,
+        channels,
+        config.d_width,
+        config.kernel_size,
+        norm=config.d_norm,
+        spectral_norm=config.spectral_norm,
+        minibatch_std=config.minibatch_std,
+        init=config.init,
     )
     penalties = [GradientPenalty(config.gp)] if config.gp > 0 else []
     augment = DiffAugment(config.diffaugment, seed=config.seed + 1) if config.diffaugment else None
@@ -40,6 +47,7 @@ def build_gan(config: TrainConfig, image_size: int, channels: int) -> GAN:
         n_critic=config.n_critic,
         augment=augment,
         seed=config.seed,
+        ema_decay=config.ema_decay,
     )
 
     def adam(learning_rate):
@@ -50,6 +58,19 @@ def build_gan(config: TrainConfig, image_size: int, channels: int) -> GAN:
 
 
 MODELS = {
+    "dcgan": ModelSpec(
+        build=build_gan,
+        description="DCGAN (Radford et al. 2015): non-saturating BCE, N(0, 0.02) init, Adam(2e-4, 0.5)",
+        defaults=dict(loss="bce", n_critic=1, lr_g=2e-4, lr_d=2e-4, beta_1=0.5, beta_2=0.999, init="normal"),
+    ),
+    "sngan": ModelSpec(
+        build=build_gan,
+        description="SN-GAN (Miyato et al. 2018): hinge loss, spectral normalisation on every "
+        "discriminator layer, 5 D updates per G update, Adam(2e-4, 0, 0.9)",
+        defaults=dict(
+            loss="hinge", spectral_norm=True, n_critic=5, lr_g=2e-4, lr_d=2e-4, beta_1=0.0, beta_2=0.9
+        ),
+    ),
     "wgan": ModelSpec(
         build=build_gan,
         description="WGAN-GP (Gulrajani et al. 2017): Wasserstein loss, gradient penalty 10, "

@@ -30,7 +30,8 @@ def test_train_step_updates_critic_n_critic_times_and_generator_once():
     real = np.random.default_rng(0).uniform(-1, 1, (config.batch_size * 5, 16, 16, 1)).astype("float32")
     logs = model.train_step((real, np.zeros(len(real), "int32")))
     assert int(model.d_optimizer.iterations) == 5 and int(model.g_optimizer.iterations) == 1
-    assert set(logs) >= {"d_loss", "g_loss", "gp", "d_grad_norm", "g_grad_norm"}
+    assert set(logs) >= {"d_loss", "g_loss", "gp", "d_grad_norm", "g_grad_norm", "d_acc_real", "d_acc_fake"}
+    assert 0.0 <= float(logs["d_acc_real"]) <= 1.0
     assert all(np.isfinite(float(v)) for v in logs.values())
     changed = [
         w.path for w, a, b in zip(model.discriminator.trainable_weights, d_before, _weights(model.discriminator),
@@ -42,5 +43,51 @@ def test_train_step_updates_critic_n_critic_times_and_generator_once():
 
 
 def test_unknown_model_lists_choices():
-    with pytest.raises(ValueError, match="unknown model 'vae': choose from wgan"):
+    with pytest.raises(ValueError, match="unknown model 'vae': choose from dcgan, sngan, wgan"):
         make_config({"model": "vae"})
+
+
+def _one_step(model, config, n=None):
+    n = n or config.batch_size * config.n_critic
+    real = np.random.default_rng(0).uniform(-1, 1, (n, 16, 16, 1)).astype("float32")
+    return model.train_step((real, np.zeros(n, "int32")))
+
+
+def test_dcgan_preset_uses_normal_init_and_bce():
+    config, model = _tiny(model="dcgan")
+    assert (config.loss, config.n_critic, config.beta_1) == ("bce", 1, 0.5)
+    kernel = keras.ops.convert_to_numpy(model.generator.layers[1].kernel)
+    assert abs(kernel.std() - 0.02) < 0.002
+    assert model.penalties == []
+
+
+def test_sngan_normalises_every_discriminator_layer():
+    config, model = _tiny(model="sngan")
+    assert config.loss == "hinge" and config.spectral_norm
+    weighted = [layer for layer in model.discriminator.layers if layer.weights]
+    assert weighted and all(isinstance(layer, keras.layers.SpectralNormalization) for layer in weighted)
+    for _ in range(3):
+        _one_step(model, config)
+    for layer in weighted:
+        kernel = keras.ops.convert_to_numpy(layer.kernel)
+        top = np.linalg.svd(kernel.reshape(-1, kernel.shape[-1]), compute_uv=False)[0]
+        assert top == pytest.approx(1.0, abs=0.05)
+
+
+def test_ema_generator_averages_weights():
+    config, model = _tiny(ema_decay=0.9, n_critic=1)
+    before_ema = _weights(model.ema_generator)
+    assert model.sampling_generator is model.ema_generator
+    _one_step(model, config)
+    trained = [keras.ops.convert_to_numpy(w) for w in model.generator.trainable_variables]
+    averaged = [keras.ops.convert_to_numpy(w) for w in model.ema_generator.trainable_variables]
+    for start, new, ema in zip(before_ema, trained, averaged, strict=True):
+        np.testing.assert_allclose(ema, 0.9 * start + 0.1 * new, rtol=1e-5, atol=1e-7)
+    for ema, live in zip(model.ema_generator.non_trainable_variables, model.generator.non_trainable_variables,
+                         strict=True):
+        np.testing.assert_array_equal(np.asarray(ema), np.asarray(live))
+
+
+def test_bad_ema_decay():
+    with pytest.raises(ValueError, match=r"ema_decay must be in \[0, 1\), got 1.0"):
+        _tiny(ema_decay=1.0)

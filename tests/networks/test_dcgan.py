@@ -41,3 +41,16 @@ def test_unsupported_size_named(size):
 def test_unknown_norm_named():
     with pytest.raises(ValueError, match="norm must be None or 'layer'"):
         build_discriminator(norm="batch")
+
+
+def test_minibatch_std_and_init_options():
+    from gans_keras.layers import MinibatchStdDev
+
+    discriminator = build_discriminator(image_size=16, width=8, minibatch_std=True, init="orthogonal")
+    assert sum(isinstance(layer, MinibatchStdDev) for layer in discriminator.layers) == 1
+    assert discriminator(np.zeros((4, 16, 16, 1), "float32")).shape == (4, 1)
+
+
+def test_unknown_init_named():
+    with pytest.raises(ValueError, match="unknown initializer 'he'"):
+        build_generator(init="he")
