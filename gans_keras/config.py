@@ -28,6 +28,9 @@ class TrainConfig:
     # Objective.
     loss: str = "bce"
     gp: float = 0.0  # gradient penalty weight (lambda); 0 disables it
+    r1: float = 0.0  # R1 gamma; 0 disables it
+    cr: float = 0.0  # balanced consistency regularisation weight; 0 disables it
+    instance_noise: float = 0.0  # initial std, decaying linearly to 0 at `steps`
     n_critic: int = 1
     diffaugment: str = ""  # DiffAugment policy, e.g. "color,translation,cutout"
     # Optimisation.
@@ -36,6 +39,9 @@ class TrainConfig:
     lr_d: float = 2e-4
     beta_1: float = 0.5
     beta_2: float = 0.999
+    optimizer: str = "adam"  # adam or adamw
+    weight_decay: float = 0.004  # AdamW's decoupled weight decay (Keras' default)
+    clip_grad_norm: float | None = None  # global gradient-norm clipping of both networks
     ema_decay: float = 0.0  # EMA of the generator's weights for sampling; 0: off
     steps: int = 10_000  # generator updates
     max_minutes: float | None = None
@@ -56,6 +62,11 @@ class TrainConfig:
         for name in positive:
             if getattr(self, name) < 1:
                 raise ValueError(f"{name} must be >= 1, got {getattr(self, name)}")
+        if self.optimizer not in ("adam", "adamw"):
+            raise ValueError(f"optimizer must be adam or adamw, got {self.optimizer!r}")
+        for name in ("gp", "r1", "cr", "instance_noise", "weight_decay"):
+            if getattr(self, name) < 0:
+                raise ValueError(f"{name} must be >= 0, got {getattr(self, name)}")
         if self.eval_every < 0:
             raise ValueError(f"eval_every must be >= 0, got {self.eval_every}")
         if self.max_minutes is not None and self.max_minutes <= 0:

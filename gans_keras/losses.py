@@ -11,6 +11,8 @@ from dataclasses import dataclass
 import keras
 import tensorflow as tf
 
+from gans_keras.augment import DiffAugment
+
 
 @dataclass(frozen=True)
 class GANLoss:
@@ -85,13 +87,67 @@ class GradientPenalty:
             (tf.shape(real)[0], 1, 1, 1), 0.0, 1.0, dtype=real.dtype, seed=seed_generator
         )
         interpolated = eps * real + (1.0 - eps) * fake
-        with tf.GradientTape() as tape:
-            tape.watch(interpolated)
-            outputs = discriminate(interpolated)
-        grads = tape.gradient(outputs, interpolated)
-        # The epsilon keeps the gradient of the norm finite where grads are exactly 0.
-        norms = tf.sqrt(tf.reduce_sum(tf.square(grads), axis=[1, 2, 3]) + 1e-12)
-        return tf.reduce_mean(tf.square(norms - 1.0))
+        return tf.reduce_mean(tf.square(_input_gradient_norms(discriminate, interpolated) - 1.0))
 
     def __repr__(self):
         return f"GradientPenalty(weight={self.weight})"
+
+
+def _input_gradient_norms(discriminate, images) -> tf.Tensor:
+    """||grad_x D(x)||_2 per sample, (B,)."""
+    images = tf.convert_to_tensor(images)
+    with tf.GradientTape() as tape:
+        tape.watch(images)
+        outputs = discriminate(images)
+    grads = tape.gradient(outputs, images)
+    # The epsilon keeps the gradient of the norm finite where grads are exactly 0.
+    return tf.sqrt(tf.reduce_sum(tf.square(grads), axis=[1, 2, 3]) + 1e-12)
+
+
+class R1Penalty:
+    """R1: (gamma / 2) E_real[||grad_x D(x)||^2], on real images only.
+
+    Mescheder et al. 2018, "Which Training Methods for GANs do actually Converge?".
+
+    Args:
+        gamma: the paper's gamma; the penalty's weight is gamma / 2.
+    """
+
+    name = "r1"
+
+    def __init__(self, gamma: float = 10.0):
+        if gamma < 0:
+            raise ValueError(f"R1 gamma must be >= 0, got {gamma}")
+        self.gamma = gamma
+        self.weight = gamma / 2.0
+
+    def __call__(self, discriminate, real, fake, seed_generator) -> tf.Tensor:
+        return tf.reduce_mean(tf.square(_input_gradient_norms(discriminate, real)))
+
+    def __repr__(self):
+        return f"R1Penalty(gamma={self.gamma})"
+
+
+class ConsistencyPenalty:
+    """Balanced consistency regularisation: E||D(x) - D(T(x))||^2 on real and on fake images.
+
+    T shifts images by up to 1/8 of their size (zero padded). Zhao et al. 2020, "Improved
+    Consistency Regularization for GANs" (bCR, with lambda_real = lambda_fake = weight).
+    """
+
+    name = "cr"
+
+    def __init__(self, weight: float = 10.0, seed: int | None = None):
+        if weight < 0:
+            raise ValueError(f"consistency weight must be >= 0, got {weight}")
+        self.weight = weight
+        self.transform = DiffAugment("translation", seed=seed)
+
+    def __call__(self, discriminate, real, fake, seed_generator) -> tf.Tensor:
+        total = 0.0
+        for images in (real, fake):
+            total += tf.reduce_mean(tf.square(discriminate(images) - discriminate(self.transform(images))))
+        return total
+
+    def __repr__(self):
+        return f"ConsistencyPenalty(weight={self.weight})"

@@ -151,13 +151,19 @@ HELP = {
     "init": "kernel initializer of both networks: glorot, normal (N(0, 0.02)) or orthogonal",
     "loss": "GAN loss: bce (non-saturating), wasserstein, hinge or lsgan",
     "gp": "gradient penalty weight lambda (0: off); interpolates uniform in [0, 1]",
-    "n_critic": "discriminator updates per generator update",
+    "r1": "R1 penalty gamma on real images (0: off)",
+    "cr": "balanced consistency regularisation weight, real and fake, under translation (0: off)",
+    "instance_noise": "std of Gaussian noise on the discriminator's inputs, decaying linearly to 0 (0: off)",
+    "n_critic": "discriminator updates per generator update (alias --n-dis)",
     "diffaugment": "DiffAugment policy, e.g. color,translation,cutout ('' : off)",
     "batch_size": "images per discriminator update (each step uses n_critic batches)",
     "lr_g": "generator learning rate (Adam)",
     "lr_d": "discriminator learning rate (Adam)",
     "beta_1": "Adam beta_1 of both optimisers",
     "beta_2": "Adam beta_2 of both optimisers",
+    "optimizer": "adam or adamw (decoupled weight decay)",
+    "weight_decay": "AdamW weight decay",
+    "clip_grad_norm": "clip each network's global gradient norm to this (default: no clipping)",
     "ema_decay": "exponential moving average of the generator's weights, used for samples and the export (0: off)",
     "steps": "train until this many generator updates in total",
     "max_minutes": "stop cleanly after this many minutes of training (checkpoint and exports written)",
@@ -174,8 +180,11 @@ HELP = {
 GROUPS = {
     "data": ("model", "dataset", "image_size", "channels"),
     "networks": ("latent_dim", "g_width", "d_width", "kernel_size", "d_norm", "spectral_norm", "minibatch_std", "init"),
-    "objective": ("loss", "gp", "n_critic", "diffaugment"),
-    "optimisation": ("batch_size", "lr_g", "lr_d", "beta_1", "beta_2", "ema_decay", "steps", "max_minutes", "seed"),
+    "objective": ("loss", "gp", "r1", "cr", "instance_noise", "n_critic", "diffaugment"),
+    "optimisation": (
+        "batch_size", "lr_g", "lr_d", "beta_1", "beta_2", "optimizer", "weight_decay", "clip_grad_norm",
+        "ema_decay", "steps", "max_minutes", "seed",
+    ),
     "outputs": ("sample_every", "checkpoint_every", "keep_checkpoints", "log_every"),
     "evaluation": ("eval_every", "eval_backbone", "eval_samples"),
 }
@@ -209,7 +218,8 @@ def build_parser() -> argparse.ArgumentParser:
         for name in names:
             field = fields[name]
             help_text = f"{HELP[name]} [default: {field.default!r}, or the model's preset]"
-            arguments.add_argument("--" + name.replace("_", "-"), default=None, help=help_text, **_flag_options(field))
+            flags = ["--" + name.replace("_", "-")] + (["--n-dis"] if name == "n_critic" else [])
+            arguments.add_argument(*flags, dest=name, default=None, help=help_text, **_flag_options(field))
     return parser
 
 

@@ -24,6 +24,10 @@ def test_bad_values_named():
         make_config({"n_critic": 0})
     with pytest.raises(ValueError, match="max_minutes must be > 0"):
         make_config({"max_minutes": -1})
+    with pytest.raises(ValueError, match="optimizer must be adam or adamw, got 'sgd'"):
+        make_config({"optimizer": "sgd"})
+    with pytest.raises(ValueError, match="r1 must be >= 0"):
+        make_config({"r1": -1.0})
 
 
 def test_config_file_errors(tmp_path):

@@ -3,7 +3,8 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from gans_keras.losses import LOSSES, GradientPenalty, get_loss
+from gans_keras.augment import DiffAugment
+from gans_keras.losses import LOSSES, ConsistencyPenalty, GradientPenalty, R1Penalty, get_loss
 
 REAL = tf.constant([[2.0], [-1.0]])
 FAKE = tf.constant([[0.5], [-3.0]])
@@ -64,3 +65,37 @@ def test_gradient_penalty_interpolates_uniformly():
 def test_gradient_penalty_rejects_negative_weight():
     with pytest.raises(ValueError, match="weight must be >= 0"):
         GradientPenalty(-1.0)
+
+
+def _linear_critic(w):
+    def critic(x):
+        return tf.reduce_sum(x * w, axis=[1, 2, 3])[:, None]
+
+    return critic
+
+
+def test_r1_of_linear_critic_is_squared_norm():
+    w = np.random.default_rng(2).standard_normal((4, 4, 1)).astype("float32")
+    real = tf.random.normal((8, 4, 4, 1))
+    penalty = R1Penalty(gamma=4.0)
+    assert penalty.weight == 2.0
+    value = float(penalty(_linear_critic(w), real, None, keras.random.SeedGenerator(0)))
+    assert value == pytest.approx(float(np.sum(w**2)), rel=1e-5)
+
+
+def test_consistency_matches_its_definition():
+    w = np.random.default_rng(3).standard_normal((16, 16, 1)).astype("float32")
+    critic = _linear_critic(w)
+    real, fake = tf.random.normal((6, 16, 16, 1)), tf.random.normal((6, 16, 16, 1))
+    value = float(ConsistencyPenalty(1.0, seed=5)(critic, real, fake, None))
+    shift = DiffAugment("translation", seed=5)  # the same random shifts, drawn in the same order
+    expected = sum(float(tf.reduce_mean((critic(x) - critic(shift(x))) ** 2)) for x in (real, fake))
+    assert value == pytest.approx(expected, rel=1e-5) and value > 0
+
+
+def test_consistency_of_constant_critic_is_zero():
+    def critic(x):
+        return tf.ones((tf.shape(x)[0], 1))
+
+    real = tf.random.normal((4, 8, 8, 1))
+    assert float(ConsistencyPenalty(10.0, seed=0)(critic, real, real, None)) == 0.0

@@ -134,3 +134,15 @@ def test_eval_every_logs_fid_and_kid(tmp_path, monkeypatch):
         for event in tf.compat.v1.train.summary_iterator(str(events)):
             tags |= {value.tag for value in event.summary.value}
     assert tags == {"fid_classifier_fashion_mnist", "kid_classifier_fashion_mnist"}
+
+
+def test_every_option_trains_from_the_cli(tmp_path):
+    options = ["--model", "dcgan", "--r1", "1", "--cr", "1", "--gp", "1", "--instance-noise", "0.1",
+               "--diffaugment", "color,translation,cutout", "--optimizer", "adamw", "--clip-grad-norm", "5",
+               "--ema-decay", "0.99", "--minibatch-std", "--spectral-norm", "--init", "orthogonal", "--n-dis", "2",
+               "--loss", "lsgan"]
+    out = tmp_path / "run"
+    assert main(TINY + options + ["--steps", "2", "--out", str(out)]) == 0
+    config = json.loads((out / "config.json").read_text())
+    assert (config["n_critic"], config["loss"], config["spectral_norm"]) == (2, "lsgan", True)
+    assert {"gp", "r1", "cr"} <= set(json.loads((out / "summary.json").read_text())["final_logs"])

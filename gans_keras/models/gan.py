@@ -30,6 +30,8 @@ class GAN(keras.Model):
         seed: seed of the latent and penalty random stream.
         ema_decay: when > 0, keep `ema_generator`, an exponential moving average of the
             generator's weights (BatchNorm statistics copied), used for sampling and export.
+        instance_noise: std of Gaussian noise added to every image the discriminator sees,
+            decaying linearly to 0 at step `instance_noise_steps` (Sønderby et al. 2017).
     """
 
     def __init__(
@@ -43,6 +45,8 @@ class GAN(keras.Model):
         augment: keras.layers.Layer | None = None,
         seed: int | None = None,
         ema_decay: float = 0.0,
+        instance_noise: float = 0.0,
+        instance_noise_steps: int = 1,
         **kwargs,
     ):
         super().__init__(**kwargs)
@@ -60,6 +64,8 @@ class GAN(keras.Model):
         self.augment = augment
         self.seed_generator = keras.random.SeedGenerator(seed)
         self.ema_decay = ema_decay
+        self.instance_noise = instance_noise
+        self.instance_noise_steps = instance_noise_steps
         self.ema_generator = None
         if ema_decay:
             self.ema_generator = keras.models.clone_model(generator)
@@ -103,7 +109,14 @@ class GAN(keras.Model):
     def sample_latents(self, batch_size):
         return keras.random.normal((batch_size, self.latent_dim), seed=self.seed_generator)
 
+    def instance_noise_std(self):
+        progress = tf.cast(self.g_optimizer.iterations, tf.float32) / float(self.instance_noise_steps)
+        return self.instance_noise * tf.maximum(0.0, 1.0 - progress)
+
     def discriminate(self, images, training=True):
+        if self.instance_noise:
+            noise = keras.random.normal(tf.shape(images), dtype=images.dtype, seed=self.seed_generator)
+            images = images + self.instance_noise_std() * noise
         if self.augment is not None:
             images = self.augment(images)
         return self.discriminator(images, training=training)

@@ -9,7 +9,7 @@ import keras
 
 from gans_keras.augment import DiffAugment
 from gans_keras.config import TrainConfig
-from gans_keras.losses import GradientPenalty
+from gans_keras.losses import ConsistencyPenalty, GradientPenalty, R1Penalty
 from gans_keras.models.gan import GAN
 from gans_keras.networks import dcgan
 
@@ -36,7 +36,13 @@ def build_gan(config: TrainConfig, image_size: int, channels: int) -> GAN:
         minibatch_std=config.minibatch_std,
         init=config.init,
     )
-    penalties = [GradientPenalty(config.gp)] if config.gp > 0 else []
+    penalties = []
+    if config.gp > 0:
+        penalties.append(GradientPenalty(config.gp))
+    if config.r1 > 0:
+        penalties.append(R1Penalty(config.r1))
+    if config.cr > 0:
+        penalties.append(ConsistencyPenalty(config.cr, seed=config.seed + 2))
     augment = DiffAugment(config.diffaugment, seed=config.seed + 1) if config.diffaugment else None
     model = GAN(
         generator,
@@ -48,12 +54,17 @@ def build_gan(config: TrainConfig, image_size: int, channels: int) -> GAN:
         augment=augment,
         seed=config.seed,
         ema_decay=config.ema_decay,
+        instance_noise=config.instance_noise,
+        instance_noise_steps=config.steps,
     )
 
-    def adam(learning_rate):
-        return keras.optimizers.Adam(learning_rate, beta_1=config.beta_1, beta_2=config.beta_2)
+    def optimizer(learning_rate):
+        options = dict(beta_1=config.beta_1, beta_2=config.beta_2, global_clipnorm=config.clip_grad_norm)
+        if config.optimizer == "adamw":
+            return keras.optimizers.AdamW(learning_rate, weight_decay=config.weight_decay, **options)
+        return keras.optimizers.Adam(learning_rate, **options)
 
-    model.compile(d_optimizer=adam(config.lr_d), g_optimizer=adam(config.lr_g))
+    model.compile(d_optimizer=optimizer(config.lr_d), g_optimizer=optimizer(config.lr_g))
     return model
 
 

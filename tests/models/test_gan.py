@@ -91,3 +91,19 @@ def test_ema_generator_averages_weights():
 def test_bad_ema_decay():
     with pytest.raises(ValueError, match=r"ema_decay must be in \[0, 1\), got 1.0"):
         _tiny(ema_decay=1.0)
+
+
+def test_instance_noise_decays_linearly_to_zero():
+    config, model = _tiny(instance_noise=0.2, steps=10)
+    for step, expected in ((0, 0.2), (5, 0.1), (10, 0.0), (12, 0.0)):
+        model.g_optimizer.iterations.assign(step)
+        assert float(model.instance_noise_std()) == pytest.approx(expected, abs=1e-7)
+
+
+def test_penalties_and_optimizer_options():
+    config, model = _tiny(r1=1.0, cr=2.0, optimizer="adamw", weight_decay=0.01, clip_grad_norm=1.0)
+    assert [p.name for p in model.penalties] == ["gp", "r1", "cr"]
+    assert isinstance(model.d_optimizer, keras.optimizers.AdamW) and model.d_optimizer.weight_decay == 0.01
+    assert model.g_optimizer.global_clipnorm == 1.0
+    logs = _one_step(model, config)
+    assert {"gp", "r1", "cr"} <= set(logs) and all(np.isfinite(float(v)) for v in logs.values())
