@@ -55,8 +55,10 @@ def train(config: TrainConfig, out: str | Path, resume: bool = False, verbose: b
         seed=config.seed,
     )
     _, height, width, channels = dataset.element_spec[0].shape
-    if height != width:
-        raise ValueError(f"{config.dataset} images are {height}x{width}: pass --image-size to make them square")
+    if height is None or height != width:
+        raise ValueError(
+            f"{config.dataset} images are {height}x{width} (None: sizes vary): pass --image-size to make them square"
+        )
     model = get_model(config, height, channels)
     start_step = load_checkpoint(model, checkpoints[-1]) if resume else 0
     out.mkdir(parents=True, exist_ok=True)

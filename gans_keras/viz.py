@@ -1,7 +1,8 @@
-"""Images for people to look at: sample grids."""
+"""Images for people to look at: sample grids, architecture plots, discriminator Grad-CAM."""
 
 from __future__ import annotations
 
+import contextlib
 import math
 from pathlib import Path
 
@@ -48,3 +49,86 @@ def save_grid(images: np.ndarray, path: str | Path, columns: int | None = None, 
     with atomic_path(path) as tmp:
         image.save(tmp, format="PNG")
     return Path(path)
+
+
+@contextlib.contextmanager
+def keras3_output_shapes(model):
+    """Lends every layer class of `model` an `output_shape` property for the duration.
+
+    visualkeras reads `layer.output_shape`, which Keras 3 layers no longer have; the shape is
+    taken from the layer's symbolic output (a list of shapes for several outputs).
+    """
+    def output_shape(layer):
+        outputs = layer.output
+        if isinstance(outputs, (list, tuple)):
+            return [tuple(tensor.shape) for tensor in outputs]
+        return tuple(outputs.shape)
+
+    lent = {type(layer) for layer in model.layers if "output_shape" not in dir(type(layer))}
+    for cls in lent:
+        cls.output_shape = property(output_shape)
+    try:
+        yield model
+    finally:
+        for cls in lent:
+            del cls.output_shape
+
+
+def architecture_plot(model, path: str | Path | None = None, legend: bool = True, **options):
+    """visualkeras' layered view of a Keras 3 functional model, as a PIL image (and a PNG)."""
+    import visualkeras
+
+    with keras3_output_shapes(model):
+        image = visualkeras.layered_view(model, legend=legend, **options)
+    if path is not None:
+        with atomic_path(path) as tmp:
+            image.save(tmp, format="PNG")
+    return image
+
+
+def discriminator_cam(model, images) -> np.ndarray:
+    """Grad-CAM of the discriminator's score: where D looks, as heatmaps (N, H, W) in [0, 1].
+
+    Uses the last 4-D feature map of the discriminator (its last convolution block); the
+    channel weights are the spatial means of the score's gradients (Selvaraju et al. 2017).
+
+    Args:
+        model: a GAN (its `discriminator` is used, without augmentation) or a discriminator.
+        images: uint8 (N, H, W, C), or floats already in the discriminator's [-1, 1] range.
+    """
+    import keras
+    import tensorflow as tf
+
+    discriminator = getattr(model, "discriminator", model)
+    images = np.asarray(images)
+    if images.dtype == np.uint8:
+        images = images.astype(np.float32) / 127.5 - 1.0
+    feature_layers = [layer for layer in discriminator.layers[1:] if len(layer.output.shape) == 4]
+    if not feature_layers:
+        raise ValueError(f"{discriminator.name} has no convolutional feature map for Grad-CAM")
+    probe = keras.Model(discriminator.input, [feature_layers[-1].output, discriminator.output])
+    with tf.GradientTape() as tape:
+        features, scores = probe(tf.convert_to_tensor(images, tf.float32), training=False)
+    grads = tape.gradient(scores, features)  # (N, h, w, C)
+    weights = tf.reduce_mean(grads, axis=[1, 2], keepdims=True)  # (N, 1, 1, C)
+    cam = tf.nn.relu(tf.reduce_sum(weights * features, axis=-1, keepdims=True))  # (N, h, w, 1)
+    cam = tf.image.resize(cam, images.shape[1:3])[..., 0].numpy()
+    peak = cam.max(axis=(1, 2), keepdims=True)
+    return np.divide(cam, peak, out=np.zeros_like(cam), where=peak > 0)
+
+
+def cam_overlay_grid(images: np.ndarray, heatmaps: np.ndarray, path: str | Path | None = None,
+                     alpha: float = 0.5, scale: int = 3) -> np.ndarray:
+    """Pairs of (image, image with heatmap) side by side in a grid; uint8 RGB, saved if `path`."""
+    images = np.asarray(images)
+    if images.dtype != np.uint8:
+        images = to_uint8(images)
+    rgb = np.repeat(images, 3, axis=-1) if images.shape[-1] == 1 else images
+    heat = np.asarray(heatmaps, dtype=np.float32)[..., None]
+    # "hot" colour map: black -> red -> yellow -> white.
+    colours = np.clip(np.concatenate([3 * heat, 3 * heat - 1, 3 * heat - 2], axis=-1), 0, 1) * 255
+    overlay = np.round((1 - alpha) * rgb + alpha * colours).astype(np.uint8)
+    pairs = np.stack([rgb, overlay], axis=1).reshape(-1, *rgb.shape[1:])  # image, overlay, image, ...
+    if path is not None:
+        save_grid(pairs, path, columns=min(len(pairs), 10), scale=scale)
+    return pairs

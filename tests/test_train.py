@@ -146,3 +146,11 @@ def test_every_option_trains_from_the_cli(tmp_path):
     config = json.loads((out / "config.json").read_text())
     assert (config["n_critic"], config["loss"], config["spectral_norm"]) == (2, "lsgan", True)
     assert {"gp", "r1", "cr"} <= set(json.loads((out / "summary.json").read_text())["final_logs"])
+
+
+def test_non_square_images_need_image_size(tmp_path, capsys):
+    import tensorflow_datasets as tfds
+
+    with tfds.testing.mock_data(num_examples=4):  # celeb_a's images are 218x178
+        assert main(TINY + ["--dataset", "tfds:celeb_a", "--steps", "1", "--out", str(tmp_path / "run")]) == 2
+    assert "tfds:celeb_a images are 218x178" in capsys.readouterr().err

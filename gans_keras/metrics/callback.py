@@ -8,6 +8,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+from gans_keras.evaluate import reference_features
 from gans_keras.metrics.extractors import extract, get_extractor, shipped_classifier_path
 from gans_keras.metrics.fid import feature_statistics, frechet_distance_from_statistics
 from gans_keras.metrics.kid import kernel_inception_distance
@@ -38,8 +39,6 @@ class EvaluationCallback(keras.callbacks.Callback):
         self.history: list[dict] = []
 
     def on_train_begin(self, logs=None):
-        from gans_keras.evaluate import reference_features
-
         _, size, _, channels = self.model.generator.output_shape
         self.extractor = get_extractor(self.backbone)
         self.reference = reference_features(self.extractor, self.dataset, "test", self.num_samples, size, channels)

@@ -57,7 +57,6 @@ class GAN(keras.Model):
         self.generator = generator
         self.discriminator = discriminator
         self.latent_dim = latent_dim
-        self.loss_name = loss
         self.gan_loss = get_loss(loss)
         self.penalties = list(penalties)
         self.n_critic = n_critic
@@ -110,7 +109,7 @@ class GAN(keras.Model):
         return keras.random.normal((batch_size, self.latent_dim), seed=self.seed_generator)
 
     def instance_noise_std(self):
-        progress = tf.cast(self.g_optimizer.iterations, tf.float32) / float(self.instance_noise_steps)
+        progress = tf.cast(self.step, tf.float32) / float(self.instance_noise_steps)
         return self.instance_noise * tf.maximum(0.0, 1.0 - progress)
 
     def discriminate(self, images, training=True):
