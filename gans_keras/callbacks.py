@@ -90,18 +90,25 @@ class TrainingMonitor(keras.callbacks.Callback):
 
 
 class SampleGrid(keras.callbacks.Callback):
-    """Writes `samples/step_<step>.png` from a fixed latent batch every `every` steps."""
+    """Writes `samples/step_<step>.png` from a fixed latent batch every `every` steps.
 
-    def __init__(self, latents: np.ndarray, directory: str | Path, every: int):
+    With `labels` (conditional models), the grid has 10 columns: one row per class when
+    the labels come in runs of 10.
+    """
+
+    def __init__(self, latents: np.ndarray, directory: str | Path, every: int, labels: np.ndarray | None = None):
         super().__init__()
         self.latents = latents
+        self.labels = labels
         self.directory = Path(directory)
         self.every = every
 
     def write(self) -> Path:
         step = int(self.model.step)
-        images = self.model.sampling_generator.predict(self.latents, verbose=0)
-        return save_grid(to_uint8(images), self.directory / f"step_{step:08d}.png", scale=2)
+        inputs = self.latents if self.labels is None else [self.latents, self.labels]
+        images = self.model.sampling_generator.predict(inputs, verbose=0)
+        columns = None if self.labels is None else 10
+        return save_grid(to_uint8(images), self.directory / f"step_{step:08d}.png", columns=columns, scale=2)
 
     def on_train_batch_end(self, batch, logs=None):
         if int(self.model.step) % self.every == 0:

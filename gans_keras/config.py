@@ -25,6 +25,8 @@ class TrainConfig:
     spectral_norm: bool = False  # on every discriminator layer
     minibatch_std: bool = False
     init: str = "glorot"  # glorot, normal (N(0, 0.02)) or orthogonal
+    d_conditioning: str = "projection"  # conditional models: projection or channel
+    num_classes: int | None = None  # conditional models; None: from the dataset
     # Objective.
     loss: str = "bce"
     gp: float = 0.0  # gradient penalty weight (lambda); 0 disables it

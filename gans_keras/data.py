@@ -174,6 +174,25 @@ def load_arrays(
     return images.astype(np.uint8), labels.reshape(-1).astype(np.int32)
 
 
+def num_classes(name: str) -> int:
+    """Classes of a dataset's labels (for conditional models)."""
+    if name in KERAS_DATASETS:
+        return 10
+    if name.startswith("folder:"):
+        root = Path(name[len("folder:") :])
+        if not root.is_dir():
+            raise FileNotFoundError(f"image folder {root} does not exist or is not a folder")
+        return max(1, sum(1 for p in root.iterdir() if p.is_dir()))
+    if name.startswith("tfds:"):
+        import tensorflow_datasets as tfds
+
+        features = tfds.builder(name[len("tfds:") :]).info.features
+        if "label" not in features:
+            raise ValueError(f"TFDS dataset {name!r} has no 'label' feature for a conditional model")
+        return int(features["label"].num_classes)
+    raise ValueError(f"unknown dataset {name!r}: choose from {', '.join(DATASET_CHOICES)}")
+
+
 def _tfds_source(name: str, split: str, data_dir: str | None) -> tf.data.Dataset:
     import tensorflow_datasets as tfds
 

@@ -20,10 +20,10 @@ import numpy as np
 from gans_keras.callbacks import PeriodicCheckpoint, SampleGrid, TimeLimit, TrainingMonitor
 from gans_keras.checkpoint import list_checkpoints, load_checkpoint, save_checkpoint
 from gans_keras.config import FIELDS, TrainConfig, make_config, read_overrides
-from gans_keras.data import DATASET_CHOICES, load_dataset
+from gans_keras.data import DATASET_CHOICES, load_dataset, num_classes
 from gans_keras.io import atomic_path, write_json
 from gans_keras.metrics.callback import EvaluationCallback, default_backbone
-from gans_keras.models.registry import MODELS, get_model
+from gans_keras.models.registry import MODELS, get_model, get_spec
 
 # Flags that may differ from the saved config when resuming a run.
 RESUMABLE_CHANGES = ("steps", "max_minutes")
@@ -54,6 +54,8 @@ def train(config: TrainConfig, out: str | Path, resume: bool = False, verbose: b
         channels=config.channels,
         seed=config.seed,
     )
+    if get_spec(config.model).conditional and config.num_classes is None:
+        config = dataclasses.replace(config, num_classes=num_classes(config.dataset))
     _, height, width, channels = dataset.element_spec[0].shape
     if height is None or height != width:
         raise ValueError(
@@ -64,7 +66,12 @@ def train(config: TrainConfig, out: str | Path, resume: bool = False, verbose: b
     out.mkdir(parents=True, exist_ok=True)
     write_json(out / "config.json", config.to_dict())
 
-    latents = np.random.default_rng(config.seed).standard_normal((GRID_SIZE, config.latent_dim))
+    grid_labels = None
+    if config.num_classes and get_spec(config.model).conditional:
+        # One row per class (the first 10 classes), 10 samples each.
+        grid_labels = np.repeat(np.arange(min(config.num_classes, 10)), 10).astype("int32")
+    grid_size = GRID_SIZE if grid_labels is None else len(grid_labels)
+    latents = np.random.default_rng(config.seed).standard_normal((grid_size, config.latent_dim))
     monitor = TrainingMonitor(
         config.steps,
         images_per_step=config.batch_size * config.n_critic,
@@ -72,7 +79,7 @@ def train(config: TrainConfig, out: str | Path, resume: bool = False, verbose: b
         log_every=config.log_every,
         verbose=verbose,
     )
-    sampler = SampleGrid(latents.astype("float32"), out / "samples", config.sample_every)
+    sampler = SampleGrid(latents.astype("float32"), out / "samples", config.sample_every, grid_labels)
     callbacks = [
         monitor,
         sampler,
@@ -151,6 +158,8 @@ HELP = {
     "spectral_norm": "spectral normalisation on every discriminator layer (keras.layers.SpectralNormalization)",
     "minibatch_std": "minibatch standard-deviation channel before the discriminator's last convolution",
     "init": "kernel initializer of both networks: glorot, normal (N(0, 0.02)) or orthogonal",
+    "d_conditioning": "conditional models: labels enter D by projection or as an extra channel",
+    "num_classes": "conditional models: number of classes (default: the dataset's)",
     "loss": "GAN loss: bce (non-saturating), wasserstein, hinge or lsgan",
     "gp": "gradient penalty weight lambda (0: off); interpolates uniform in [0, 1]",
     "r1": "R1 penalty gamma on real images (0: off)",
@@ -181,7 +190,10 @@ HELP = {
 }
 GROUPS = {
     "data": ("model", "dataset", "image_size", "channels"),
-    "networks": ("latent_dim", "g_width", "d_width", "kernel_size", "d_norm", "spectral_norm", "minibatch_std", "init"),
+    "networks": (
+        "latent_dim", "g_width", "d_width", "kernel_size", "d_norm", "spectral_norm", "minibatch_std", "init",
+        "d_conditioning", "num_classes",
+    ),
     "objective": ("loss", "gp", "r1", "cr", "instance_noise", "n_critic", "diffaugment"),
     "optimisation": (
         "batch_size", "lr_g", "lr_d", "beta_1", "beta_2", "optimizer", "weight_decay", "clip_grad_norm",

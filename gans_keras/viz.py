@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import math
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -78,7 +79,9 @@ def architecture_plot(model, path: str | Path | None = None, legend: bool = True
     """visualkeras' layered view of a Keras 3 functional model, as a PIL image (and a PNG)."""
     import visualkeras
 
-    with keras3_output_shapes(model):
+    with keras3_output_shapes(model), warnings.catch_warnings():
+        # visualkeras warns about its own default of a parameter it deprecated.
+        warnings.filterwarnings("ignore", message="The legend_text_spacing_offset parameter is deprecated")
         image = visualkeras.layered_view(model, legend=legend, **options)
     if path is not None:
         with atomic_path(path) as tmp:

@@ -1,3 +1,5 @@
+import json
+
 import numpy as np
 from PIL import Image
 
@@ -26,3 +28,26 @@ def test_same_seed_same_samples(trained_run, tmp_path):
 def test_missing_run(tmp_path, capsys):
     assert main(["--run", str(tmp_path), "--num", "5"]) == 2
     assert "no generator.keras" in capsys.readouterr().err
+
+
+def test_conditional_run_samples_by_class(tmp_path):
+    from gans_keras.train import main as train_main
+    from tests.test_train import TINY
+
+    run = tmp_path / "cgan"
+    assert train_main(TINY + ["--model", "cgan", "--steps", "2", "--out", str(run)]) == 0
+    assert json.loads((run / "config.json").read_text())["num_classes"] == 10
+    grid = Image.open(run / "samples" / "step_00000002.png")
+    assert grid.size == ((10 * 30 + 2) * 2, (10 * 30 + 2) * 2)  # 10 classes x 10 samples, 28 px + 2 padding
+    assert main(["--run", str(run), "--num", "30", "--class", "3", "--out", str(tmp_path / "three.npz")]) == 0
+    with np.load(tmp_path / "three.npz") as data:
+        assert data["images"].shape == (30, 28, 28, 1)
+        np.testing.assert_array_equal(data["labels"], 3)
+    assert main(["--run", str(run), "--num", "20", "--out", str(tmp_path / "all.npz")]) == 0
+    with np.load(tmp_path / "all.npz") as data:
+        np.testing.assert_array_equal(np.bincount(data["labels"]), [2] * 10)
+
+
+def test_class_on_unconditional_run(trained_run, capsys):
+    assert main(["--run", str(trained_run), "--num", "5", "--class", "1"]) == 2
+    assert "unconditional" in capsys.readouterr().err

@@ -12,6 +12,7 @@ from gans_keras.evaluate import reference_features
 from gans_keras.metrics.extractors import extract, get_extractor, shipped_classifier_path
 from gans_keras.metrics.fid import feature_statistics, frechet_distance_from_statistics
 from gans_keras.metrics.kid import kernel_inception_distance
+from gans_keras.sample import balanced_labels
 
 
 def default_backbone(dataset: str) -> str:
@@ -47,7 +48,10 @@ class EvaluationCallback(keras.callbacks.Callback):
         self.latents = rng.standard_normal((self.num_samples, latent_dim)).astype("float32")
 
     def evaluate(self) -> dict:
-        fake = self.model.sampling_generator.predict(self.latents, batch_size=500, verbose=0)
+        inputs = self.latents
+        if self.model.num_classes is not None:  # balanced classes, like the test split
+            inputs = [self.latents, balanced_labels(len(self.latents), self.model.num_classes)]
+        fake = self.model.sampling_generator.predict(inputs, batch_size=500, verbose=0)
         images = np.clip(np.round((fake + 1.0) * 127.5), 0, 255).astype(np.uint8)
         features, _ = extract(self.extractor, images, verbose=False)
         reference = self.reference

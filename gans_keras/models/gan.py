@@ -32,6 +32,9 @@ class GAN(keras.Model):
             generator's weights (BatchNorm statistics copied), used for sampling and export.
         instance_noise: std of Gaussian noise added to every image the discriminator sees,
             decaying linearly to 0 at step `instance_noise_steps` (Sønderby et al. 2017).
+        num_classes: for class-conditional networks (both take `[inputs, labels]`): fakes in
+            the discriminator step get the real batch's labels, the generator step draws
+            labels uniformly.
     """
 
     def __init__(
@@ -47,6 +50,7 @@ class GAN(keras.Model):
         ema_decay: float = 0.0,
         instance_noise: float = 0.0,
         instance_noise_steps: int = 1,
+        num_classes: int | None = None,
         **kwargs,
     ):
         super().__init__(**kwargs)
@@ -65,6 +69,7 @@ class GAN(keras.Model):
         self.ema_decay = ema_decay
         self.instance_noise = instance_noise
         self.instance_noise_steps = instance_noise_steps
+        self.num_classes = num_classes
         self.ema_generator = None
         if ema_decay:
             self.ema_generator = keras.models.clone_model(generator)
@@ -102,33 +107,44 @@ class GAN(keras.Model):
         for average, weight in pairs:
             average.assign(weight)
 
-    def call(self, z, training=False):
-        return self.generator(z, training=training)
+    def call(self, inputs, training=False):
+        return self.generator(inputs, training=training)
 
     def sample_latents(self, batch_size):
         return keras.random.normal((batch_size, self.latent_dim), seed=self.seed_generator)
+
+    def sample_labels(self, batch_size):
+        return keras.random.randint((batch_size,), 0, self.num_classes, seed=self.seed_generator)
+
+    def generate(self, batch_size, labels=None, training=True):
+        z = self.sample_latents(batch_size)
+        return self.generator(z if self.num_classes is None else [z, labels], training=training)
 
     def instance_noise_std(self):
         progress = tf.cast(self.step, tf.float32) / float(self.instance_noise_steps)
         return self.instance_noise * tf.maximum(0.0, 1.0 - progress)
 
-    def discriminate(self, images, training=True):
+    def discriminate(self, images, labels=None, training=True):
         if self.instance_noise:
             noise = keras.random.normal(tf.shape(images), dtype=images.dtype, seed=self.seed_generator)
             images = images + self.instance_noise_std() * noise
         if self.augment is not None:
             images = self.augment(images)
-        return self.discriminator(images, training=training)
+        return self.discriminator(images if self.num_classes is None else [images, labels], training=training)
 
-    def _discriminator_step(self, real):
-        fake = self.generator(self.sample_latents(tf.shape(real)[0]), training=True)
+    def _discriminator_step(self, real, labels):
+        fake = self.generate(tf.shape(real)[0], labels)
+
+        def discriminate(images):  # what the penalties differentiate: D at these labels
+            return self.discriminate(images, labels)
+
         with tf.GradientTape() as tape:
-            real_out = self.discriminate(real)
-            fake_out = self.discriminate(fake)
+            real_out = discriminate(real)
+            fake_out = discriminate(fake)
             d_loss = self.gan_loss.d_loss(real_out, fake_out)
             penalty_values = {}
             for penalty in self.penalties:
-                value = penalty(self.discriminate, real, fake, self.seed_generator)
+                value = penalty(discriminate, real, fake, self.seed_generator)
                 penalty_values[penalty.name] = value
                 d_loss = d_loss + penalty.weight * value
         grads = tape.gradient(d_loss, self.discriminator.trainable_variables)
@@ -145,9 +161,10 @@ class GAN(keras.Model):
         }
 
     def _generator_step(self, batch_size):
+        labels = None if self.num_classes is None else self.sample_labels(batch_size)
         with tf.GradientTape() as tape:
-            fake = self.generator(self.sample_latents(batch_size), training=True)
-            g_loss = self.gan_loss.g_loss(self.discriminate(fake))
+            fake = self.generate(batch_size, labels)
+            g_loss = self.gan_loss.g_loss(self.discriminate(fake, labels))
         grads = tape.gradient(g_loss, self.generator.trainable_variables)
         self.g_optimizer.apply_gradients(zip(grads, self.generator.trainable_variables, strict=True))
         if self.ema_generator is not None:
@@ -155,9 +172,14 @@ class GAN(keras.Model):
         return {"g_loss": g_loss, "g_grad_norm": tf.linalg.global_norm(grads)}
 
     def train_step(self, data):
-        real = data[0] if isinstance(data, (tuple, list)) else data
+        real, labels = data if isinstance(data, (tuple, list)) else (data, None)
+        if self.num_classes is not None and labels is None:
+            raise ValueError("a conditional GAN needs (images, labels) batches")
+        real = tf.convert_to_tensor(real)
+        labels = None if labels is None else tf.convert_to_tensor(labels)
         batch_size = tf.shape(real)[0] // self.n_critic
         for i in range(self.n_critic):
-            d_logs = self._discriminator_step(real[i * batch_size : (i + 1) * batch_size])
+            part = slice(i * batch_size, (i + 1) * batch_size)
+            d_logs = self._discriminator_step(real[part], None if labels is None else labels[part])
         # Logged discriminator values are those of its last update in this step.
         return {**d_logs, **self._generator_step(batch_size)}

@@ -19,12 +19,17 @@ class ModelSpec:
     build: Callable[[TrainConfig, int, int], keras.Model]
     description: str
     defaults: dict = field(default_factory=dict)
+    conditional: bool = False  # takes class labels; config.num_classes must be set
 
 
 def build_gan(config: TrainConfig, image_size: int, channels: int) -> GAN:
     """A GAN on the DCGAN networks, with the loss, penalties and optimisers of `config`."""
+    num_classes = config.num_classes if get_spec(config.model).conditional else None
+    if get_spec(config.model).conditional and num_classes is None:
+        raise ValueError(f"{config.model} is conditional: set num_classes")
     generator = dcgan.build_generator(
-        config.latent_dim, image_size, channels, config.g_width, config.kernel_size, init=config.init
+        config.latent_dim, image_size, channels, config.g_width, config.kernel_size, init=config.init,
+        num_classes=num_classes,
     )
     discriminator = dcgan.build_discriminator(
         image_size,
@@ -35,6 +40,8 @@ def build_gan(config: TrainConfig, image_size: int, channels: int) -> GAN:
         spectral_norm=config.spectral_norm,
         minibatch_std=config.minibatch_std,
         init=config.init,
+        num_classes=num_classes,
+        conditioning=config.d_conditioning,
     )
     penalties = []
     if config.gp > 0:
@@ -56,6 +63,7 @@ def build_gan(config: TrainConfig, image_size: int, channels: int) -> GAN:
         ema_decay=config.ema_decay,
         instance_noise=config.instance_noise,
         instance_noise_steps=config.steps,
+        num_classes=num_classes,
     )
 
     def optimizer(learning_rate):
@@ -73,6 +81,13 @@ MODELS = {
         build=build_gan,
         description="DCGAN (Radford et al. 2015): non-saturating BCE, N(0, 0.02) init, Adam(2e-4, 0.5)",
         defaults=dict(loss="bce", n_critic=1, lr_g=2e-4, lr_d=2e-4, beta_1=0.5, beta_2=0.999, init="normal"),
+    ),
+    "cgan": ModelSpec(
+        build=build_gan,
+        description="class-conditional GAN: label embedding joined to G's latent, projection "
+        "discriminator (Miyato & Koyama 2018) with spectral normalisation, hinge loss, Adam(2e-4, 0, 0.9)",
+        defaults=dict(loss="hinge", spectral_norm=True, n_critic=1, lr_g=2e-4, lr_d=2e-4, beta_1=0.0, beta_2=0.9),
+        conditional=True,
     ),
     "sngan": ModelSpec(
         build=build_gan,

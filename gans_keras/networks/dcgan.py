@@ -46,19 +46,28 @@ def build_generator(
     width: int = 64,
     kernel_size: int = 4,
     init: str = "glorot",
+    num_classes: int | None = None,
+    label_dim: int = 32,
     name: str = "generator",
 ) -> keras.Model:
-    """z (B, latent_dim) -> images (B, image_size, image_size, channels) in [-1, 1].
+    """z (B, latent_dim) [and labels (B,)] -> images (B, image_size, image_size, channels) in [-1, 1].
 
     Args:
         width: channels of the last hidden layer; each lower resolution has twice as many.
         init: kernel initializer, see `kernel_initializer`.
+        num_classes: when given, the generator also takes integer labels, whose embedding
+            (`label_dim` values) is joined to the latent.
     """
     levels = num_upsamplings(image_size)
     base = width * 2 ** (levels - 1)
     init = kernel_initializer(init)
     z = keras.Input((latent_dim,), name="z")
-    x = layers.Dense(4 * 4 * base, use_bias=False, kernel_initializer=init)(z)
+    inputs, x = z, z
+    if num_classes is not None:
+        labels = keras.Input((), dtype="int32", name="labels")
+        embedding = layers.Embedding(num_classes, label_dim, name="label_embedding")(labels)  # (B, label_dim)
+        inputs, x = [z, labels], layers.Concatenate()([z, embedding])
+    x = layers.Dense(4 * 4 * base, use_bias=False, kernel_initializer=init)(x)
     x = layers.BatchNormalization()(x)
     x = layers.ReLU()(x)
     x = layers.Reshape((4, 4, base))(x)  # (B, 4, 4, base)
@@ -74,7 +83,7 @@ def build_generator(
     if excess:
         x = layers.Cropping2D(((excess // 2, excess - excess // 2),) * 2)(x)
     images = layers.Activation("tanh", name="images", dtype="float32")(x)
-    return keras.Model(z, images, name=name)
+    return keras.Model(inputs, images, name=name)
 
 
 def build_discriminator(
@@ -86,9 +95,11 @@ def build_discriminator(
     spectral_norm: bool = False,
     minibatch_std: bool = False,
     init: str = "glorot",
+    num_classes: int | None = None,
+    conditioning: str = "projection",
     name: str = "discriminator",
 ) -> keras.Model:
-    """images (B, image_size, image_size, channels) -> one raw score per image (B, 1).
+    """images (B, image_size, image_size, channels) [and labels (B,)] -> raw scores (B, 1).
 
     No BatchNorm: it would couple the samples of a batch, which breaks the per-sample
     gradient penalty.
@@ -99,9 +110,14 @@ def build_discriminator(
             `keras.layers.SpectralNormalization` (Miyato et al. 2018).
         minibatch_std: append a `MinibatchStdDev` channel before the last convolution.
         init: kernel initializer, see `kernel_initializer`.
+        num_classes: when given, the discriminator also takes integer labels.
+        conditioning: how labels enter: "projection" (score + <embed(y), features>, Miyato &
+            Koyama 2018) or "channel" (a learned label map as an extra input channel).
     """
     if norm not in (None, "layer"):
         raise ValueError(f"discriminator norm must be None or 'layer', got {norm!r}")
+    if conditioning not in ("projection", "channel"):
+        raise ValueError(f"conditioning must be 'projection' or 'channel', got {conditioning!r}")
     levels = num_upsamplings(image_size)
     init = kernel_initializer(init)
 
@@ -109,7 +125,14 @@ def build_discriminator(
         return layers.SpectralNormalization(layer) if spectral_norm else layer
 
     images = keras.Input((image_size, image_size, channels), name="images")
-    x = images
+    inputs, x = images, images
+    if num_classes is not None:
+        labels = keras.Input((), dtype="int32", name="labels")
+        inputs = [images, labels]
+        if conditioning == "channel":
+            label_map = layers.Embedding(num_classes, image_size * image_size, name="label_map")(labels)
+            label_map = layers.Reshape((image_size, image_size, 1))(label_map)
+            x = layers.Concatenate()([images, label_map])  # (B, H, W, C + 1)
     for level in range(levels):
         if minibatch_std and level == levels - 1:
             x = MinibatchStdDev()(x)
@@ -118,6 +141,10 @@ def build_discriminator(
         if norm == "layer" and level > 0:
             x = layers.LayerNormalization(axis=[1, 2, 3])(x)
         x = layers.LeakyReLU(0.2)(x)  # (B, ceil(size / 2^(level+1)), ..., width * 2^level)
-    x = layers.Flatten()(x)
-    score = maybe_sn(layers.Dense(1, kernel_initializer=init, name="score", dtype="float32"))(x)
-    return keras.Model(images, score, name=name)
+    features = layers.Flatten()(x)
+    score = maybe_sn(layers.Dense(1, kernel_initializer=init, name="score", dtype="float32"))(features)
+    if num_classes is not None and conditioning == "projection":
+        # Not spectrally normalised: Keras' wrapper casts its output to the input's (int) dtype.
+        class_vectors = layers.Embedding(num_classes, features.shape[-1], name="class_embedding")(labels)
+        score = layers.Add(dtype="float32")([score, layers.Dot(axes=1)([class_vectors, features])])
+    return keras.Model(inputs, score, name=name)

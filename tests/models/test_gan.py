@@ -43,7 +43,7 @@ def test_train_step_updates_critic_n_critic_times_and_generator_once():
 
 
 def test_unknown_model_lists_choices():
-    with pytest.raises(ValueError, match="unknown model 'vae': choose from dcgan, sngan, wgan"):
+    with pytest.raises(ValueError, match="unknown model 'vae': choose from dcgan, cgan, sngan, wgan"):
         make_config({"model": "vae"})
 
 
@@ -107,3 +107,19 @@ def test_penalties_and_optimizer_options():
     assert model.g_optimizer.global_clipnorm == 1.0
     logs = _one_step(model, config)
     assert {"gp", "r1", "cr"} <= set(logs) and all(np.isfinite(float(v)) for v in logs.values())
+
+
+def test_conditional_gan_trains_with_labels():
+    config = make_config({"model": "cgan", "num_classes": 10, "g_width": 8, "d_width": 8, "latent_dim": 16,
+                          "batch_size": 4})
+    model = get_model(config, image_size=16, channels=1)
+    real = np.random.default_rng(0).uniform(-1, 1, (4, 16, 16, 1)).astype("float32")
+    logs = model.train_step((real, np.arange(4, dtype="int32")))
+    assert all(np.isfinite(float(v)) for v in logs.values())
+    with pytest.raises(ValueError, match="needs \\(images, labels\\) batches"):
+        model.train_step(real)
+
+
+def test_conditional_model_needs_num_classes():
+    with pytest.raises(ValueError, match="cgan is conditional: set num_classes"):
+        get_model(make_config({"model": "cgan"}), image_size=16, channels=1)

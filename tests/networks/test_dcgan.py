@@ -54,3 +54,33 @@ def test_minibatch_std_and_init_options():
 def test_unknown_init_named():
     with pytest.raises(ValueError, match="unknown initializer 'he'"):
         build_generator(init="he")
+
+
+def test_conditional_generator_uses_labels():
+    generator = build_generator(latent_dim=8, image_size=16, width=8, num_classes=10)
+    z = np.zeros((2, 8), "float32")
+    images = keras.ops.convert_to_numpy(generator([z, np.array([1, 7], "int32")]))
+    assert images.shape == (2, 16, 16, 1)
+    assert not np.allclose(images[0], images[1])  # same z, other class
+
+
+def test_projection_discriminator_adds_the_class_projection():
+    discriminator = build_discriminator(image_size=16, width=8, num_classes=3)
+    x = np.random.default_rng(0).uniform(-1, 1, (2, 16, 16, 1)).astype("float32")
+    embedding = discriminator.get_layer("class_embedding")
+    embedding.embeddings.assign(np.zeros(embedding.embeddings.shape, "float32"))
+    unconditional = keras.ops.convert_to_numpy(discriminator([x, np.array([0, 2], "int32")]))
+    vectors = np.random.default_rng(1).standard_normal(embedding.embeddings.shape).astype("float32")
+    embedding.embeddings.assign(vectors)
+    features = keras.Model(discriminator.inputs, discriminator.get_layer("score").input)([x, np.array([0, 2])])
+    features = keras.ops.convert_to_numpy(features)
+    scored = keras.ops.convert_to_numpy(discriminator([x, np.array([0, 2], "int32")]))
+    expected = unconditional[:, 0] + np.sum(vectors[[0, 2]] * features, axis=1)
+    np.testing.assert_allclose(scored[:, 0], expected, rtol=1e-4, atol=1e-4)
+
+
+def test_channel_conditioning_and_bad_conditioning():
+    discriminator = build_discriminator(image_size=16, width=8, num_classes=4, conditioning="channel")
+    assert discriminator([np.zeros((3, 16, 16, 1), "float32"), np.array([0, 1, 3])]).shape == (3, 1)
+    with pytest.raises(ValueError, match="conditioning must be 'projection' or 'channel'"):
+        build_discriminator(num_classes=4, conditioning="concat")
