@@ -27,6 +27,7 @@ class TrainConfig:
     init: str = "glorot"  # glorot, normal (N(0, 0.02)) or orthogonal
     d_conditioning: str = "projection"  # conditional models: projection or channel
     num_classes: int | None = None  # conditional models; None: from the dataset
+    aux_classifier: bool = False  # AC-GAN class head on D (conditional models)
     # Objective.
     loss: str = "bce"
     gp: float = 0.0  # gradient penalty weight (lambda); 0 disables it
@@ -35,6 +36,7 @@ class TrainConfig:
     instance_noise: float = 0.0  # initial std, decaying linearly to 0 at `steps`
     n_critic: int = 1
     diffaugment: str = ""  # DiffAugment policy, e.g. "color,translation,cutout"
+    replay_buffer: int = 0  # past fakes kept for D; 0: off
     # Optimisation.
     batch_size: int = 64
     lr_g: float = 2e-4
@@ -69,6 +71,10 @@ class TrainConfig:
         for name in ("gp", "r1", "cr", "instance_noise", "weight_decay"):
             if getattr(self, name) < 0:
                 raise ValueError(f"{name} must be >= 0, got {getattr(self, name)}")
+        if self.replay_buffer and self.replay_buffer < self.batch_size:
+            raise ValueError(
+                f"replay_buffer must hold at least one batch ({self.batch_size}), got {self.replay_buffer}"
+            )
         if self.eval_every < 0:
             raise ValueError(f"eval_every must be >= 0, got {self.eval_every}")
         if self.max_minutes is not None and self.max_minutes <= 0:

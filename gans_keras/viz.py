@@ -89,7 +89,7 @@ def architecture_plot(model, path: str | Path | None = None, legend: bool = True
     return image
 
 
-def discriminator_cam(model, images) -> np.ndarray:
+def discriminator_cam(model, images, labels=None) -> np.ndarray:
     """Grad-CAM of the discriminator's score: where D looks, as heatmaps (N, H, W) in [0, 1].
 
     Uses the last 4-D feature map of the discriminator (its last convolution block); the
@@ -98,6 +98,7 @@ def discriminator_cam(model, images) -> np.ndarray:
     Args:
         model: a GAN (its `discriminator` is used, without augmentation) or a discriminator.
         images: uint8 (N, H, W, C), or floats already in the discriminator's [-1, 1] range.
+        labels: class labels (N,), for a conditional discriminator.
     """
     import keras
     import tensorflow as tf
@@ -109,9 +110,14 @@ def discriminator_cam(model, images) -> np.ndarray:
     feature_layers = [layer for layer in discriminator.layers[1:] if len(layer.output.shape) == 4]
     if not feature_layers:
         raise ValueError(f"{discriminator.name} has no convolutional feature map for Grad-CAM")
-    probe = keras.Model(discriminator.input, [feature_layers[-1].output, discriminator.output])
+    probe = keras.Model(discriminator.inputs, [feature_layers[-1].output, discriminator.outputs[0]])
+    inputs = tf.convert_to_tensor(images, tf.float32)
+    if len(discriminator.inputs) == 2:
+        if labels is None:
+            raise ValueError(f"{discriminator.name} is conditional: pass the images' labels")
+        inputs = [inputs, tf.convert_to_tensor(labels, tf.int32)]
     with tf.GradientTape() as tape:
-        features, scores = probe(tf.convert_to_tensor(images, tf.float32), training=False)
+        features, scores = probe(inputs, training=False)
     grads = tape.gradient(scores, features)  # (N, h, w, C)
     weights = tf.reduce_mean(grads, axis=[1, 2], keepdims=True)  # (N, 1, 1, C)
     cam = tf.nn.relu(tf.reduce_sum(weights * features, axis=-1, keepdims=True))  # (N, h, w, 1)

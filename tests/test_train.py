@@ -50,7 +50,7 @@ def test_tensorboard_scalars(trained_run):
     [],
     # Spectral-norm power-iteration vectors, the EMA generator and minibatch-std ride along too.
     ["--model", "sngan", "--ema-decay", "0.9", "--minibatch-std"],
-    ["--model", "cgan", "--d-conditioning", "channel"],
+    ["--model", "cgan", "--d-conditioning", "channel", "--aux-classifier", "--replay-buffer", "16"],
 ])
 def test_resume_matches_an_unbroken_run(tmp_path, variant):
     unbroken, resumed = tmp_path / "unbroken", tmp_path / "resumed"

@@ -48,3 +48,11 @@ def test_overlay_grid(tmp_path):
     assert pairs.shape == (8, 8, 8, 3)
     np.testing.assert_array_equal(pairs[0], np.repeat(images[0], 3, axis=-1))
     assert (tmp_path / "cam.png").exists()
+
+
+def test_cam_of_conditional_discriminator_needs_labels():
+    discriminator = build_discriminator(image_size=16, width=8, num_classes=3, aux_classifier=True)
+    images = np.zeros((2, 16, 16, 1), np.uint8)
+    assert discriminator_cam(discriminator, images, labels=[0, 2]).shape == (2, 16, 16)
+    with pytest.raises(ValueError, match="is conditional: pass the images' labels"):
+        discriminator_cam(discriminator, images)

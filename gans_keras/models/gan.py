@@ -35,6 +35,12 @@ class GAN(keras.Model):
         num_classes: for class-conditional networks (both take `[inputs, labels]`): fakes in
             the discriminator step get the real batch's labels, the generator step draws
             labels uniformly.
+        aux_classifier: the discriminator has a second output, class logits (AC-GAN, Odena et
+            al. 2017); their cross-entropy on real and fake images is added to D's loss and on
+            fake images to G's. Needs `num_classes`.
+        replay_buffer: when > 0, keep that many past fakes; half of each discriminator fake
+            batch is drawn from them once enough are stored (Shrivastava et al. 2017).
+            Penalties see the real batch's labels.
     """
 
     def __init__(
@@ -51,6 +57,8 @@ class GAN(keras.Model):
         instance_noise: float = 0.0,
         instance_noise_steps: int = 1,
         num_classes: int | None = None,
+        aux_classifier: bool = False,
+        replay_buffer: int = 0,
         **kwargs,
     ):
         super().__init__(**kwargs)
@@ -70,6 +78,21 @@ class GAN(keras.Model):
         self.instance_noise = instance_noise
         self.instance_noise_steps = instance_noise_steps
         self.num_classes = num_classes
+        if aux_classifier and num_classes is None:
+            raise ValueError("aux_classifier needs a conditional model (num_classes), e.g. --model cgan")
+        self.aux_classifier = aux_classifier
+        self.replay_size = replay_buffer
+        if replay_buffer:
+            self.replay_images = self.add_weight(
+                shape=(replay_buffer, *generator.output_shape[1:]), initializer="zeros", trainable=False,
+                name="replay_images",
+            )
+            self.replay_labels = self.add_weight(
+                shape=(replay_buffer,), dtype="int32", initializer="zeros", trainable=False, name="replay_labels"
+            )
+            self.replay_count = self.add_weight(
+                shape=(), dtype="int32", initializer="zeros", trainable=False, name="replay_count"
+            )
         self.ema_generator = None
         if ema_decay:
             self.ema_generator = keras.models.clone_model(generator)
@@ -124,24 +147,59 @@ class GAN(keras.Model):
         progress = tf.cast(self.step, tf.float32) / float(self.instance_noise_steps)
         return self.instance_noise * tf.maximum(0.0, 1.0 - progress)
 
-    def discriminate(self, images, labels=None, training=True):
+    def discriminator_outputs(self, images, labels=None, training=True):
+        """(scores (B, 1), class logits (B, classes) or None) of noised, augmented images."""
         if self.instance_noise:
             noise = keras.random.normal(tf.shape(images), dtype=images.dtype, seed=self.seed_generator)
             images = images + self.instance_noise_std() * noise
         if self.augment is not None:
             images = self.augment(images)
-        return self.discriminator(images if self.num_classes is None else [images, labels], training=training)
+        outputs = self.discriminator(images if self.num_classes is None else [images, labels], training=training)
+        return (outputs[0], outputs[1]) if self.aux_classifier else (outputs, None)
+
+    def discriminate(self, images, labels=None, training=True):
+        return self.discriminator_outputs(images, labels, training)[0]
+
+    def _replay(self, fake, labels):
+        """Half fresh fakes, half stored ones (once enough are stored); stores the fresh ones."""
+        batch = tf.shape(fake)[0]
+        stored = tf.minimum(self.replay_count, self.replay_size)
+        n_old = batch // 2
+        draws = keras.random.uniform((n_old,), seed=self.seed_generator) * tf.cast(tf.maximum(stored, 1), "float32")
+        picked = tf.cast(draws, "int32")
+        ready = stored >= n_old
+        mixed = tf.where(ready, tf.concat([fake[n_old:], tf.gather(self.replay_images, picked)], 0), fake)
+        positions = ((self.replay_count + tf.range(batch)) % self.replay_size)[:, None]
+        self.replay_images.assign(tf.tensor_scatter_nd_update(self.replay_images, positions, fake))
+        self.replay_count.assign_add(batch)
+        if labels is None:
+            return mixed, None
+        mixed_labels = tf.where(ready, tf.concat([labels[n_old:], tf.gather(self.replay_labels, picked)], 0), labels)
+        self.replay_labels.assign(tf.tensor_scatter_nd_update(self.replay_labels, positions, labels))
+        return mixed, mixed_labels
+
+    @staticmethod
+    def _class_loss(labels, logits):
+        return tf.reduce_mean(tf.nn.sparse_softmax_cross_entropy_with_logits(labels, logits))
 
     def _discriminator_step(self, real, labels):
-        fake = self.generate(tf.shape(real)[0], labels)
+        fake, fake_labels = self.generate(tf.shape(real)[0], labels), labels
+        if self.replay_size:
+            fake, fake_labels = self._replay(fake, labels)
 
-        def discriminate(images):  # what the penalties differentiate: D at these labels
+        def discriminate(images):  # what the penalties differentiate: D at the real labels
             return self.discriminate(images, labels)
 
         with tf.GradientTape() as tape:
-            real_out = discriminate(real)
-            fake_out = discriminate(fake)
+            real_out, real_logits = self.discriminator_outputs(real, labels)
+            fake_out, fake_logits = self.discriminator_outputs(fake, fake_labels)
             d_loss = self.gan_loss.d_loss(real_out, fake_out)
+            aux_values = {}
+            if self.aux_classifier:
+                aux = self._class_loss(labels, real_logits) + self._class_loss(fake_labels, fake_logits)
+                d_loss = d_loss + aux
+                correct = tf.equal(tf.argmax(real_logits, -1, output_type=tf.int32), labels)
+                aux_values = {"d_aux": aux, "d_class_acc_real": tf.reduce_mean(tf.cast(correct, tf.float32))}
             penalty_values = {}
             for penalty in self.penalties:
                 value = penalty(discriminate, real, fake, self.seed_generator)
@@ -153,6 +211,7 @@ class GAN(keras.Model):
         return {
             "d_loss": d_loss,
             **penalty_values,
+            **aux_values,
             "d_real": tf.reduce_mean(real_out),
             "d_fake": tf.reduce_mean(fake_out),
             "d_acc_real": tf.reduce_mean(tf.cast(real_out > threshold, tf.float32)),
@@ -164,12 +223,18 @@ class GAN(keras.Model):
         labels = None if self.num_classes is None else self.sample_labels(batch_size)
         with tf.GradientTape() as tape:
             fake = self.generate(batch_size, labels)
-            g_loss = self.gan_loss.g_loss(self.discriminate(fake, labels))
+            fake_out, fake_logits = self.discriminator_outputs(fake, labels)
+            g_loss = self.gan_loss.g_loss(fake_out)
+            aux_values = {}
+            if self.aux_classifier:
+                aux = self._class_loss(labels, fake_logits)
+                g_loss = g_loss + aux
+                aux_values = {"g_aux": aux}
         grads = tape.gradient(g_loss, self.generator.trainable_variables)
         self.g_optimizer.apply_gradients(zip(grads, self.generator.trainable_variables, strict=True))
         if self.ema_generator is not None:
             self._update_ema()
-        return {"g_loss": g_loss, "g_grad_norm": tf.linalg.global_norm(grads)}
+        return {"g_loss": g_loss, **aux_values, "g_grad_norm": tf.linalg.global_norm(grads)}
 
     def train_step(self, data):
         real, labels = data if isinstance(data, (tuple, list)) else (data, None)

@@ -27,6 +27,8 @@ def build_gan(config: TrainConfig, image_size: int, channels: int) -> GAN:
     num_classes = config.num_classes if get_spec(config.model).conditional else None
     if get_spec(config.model).conditional and num_classes is None:
         raise ValueError(f"{config.model} is conditional: set num_classes")
+    if config.aux_classifier and num_classes is None:
+        raise ValueError("--aux-classifier needs a conditional model, e.g. --model cgan")
     generator = dcgan.build_generator(
         config.latent_dim, image_size, channels, config.g_width, config.kernel_size, init=config.init,
         num_classes=num_classes,
@@ -42,6 +44,7 @@ def build_gan(config: TrainConfig, image_size: int, channels: int) -> GAN:
         init=config.init,
         num_classes=num_classes,
         conditioning=config.d_conditioning,
+        aux_classifier=config.aux_classifier,
     )
     penalties = []
     if config.gp > 0:
@@ -64,6 +67,8 @@ def build_gan(config: TrainConfig, image_size: int, channels: int) -> GAN:
         instance_noise=config.instance_noise,
         instance_noise_steps=config.steps,
         num_classes=num_classes,
+        aux_classifier=config.aux_classifier,
+        replay_buffer=config.replay_buffer,
     )
 
     def optimizer(learning_rate):

@@ -97,6 +97,7 @@ def build_discriminator(
     init: str = "glorot",
     num_classes: int | None = None,
     conditioning: str = "projection",
+    aux_classifier: bool = False,
     name: str = "discriminator",
 ) -> keras.Model:
     """images (B, image_size, image_size, channels) [and labels (B,)] -> raw scores (B, 1).
@@ -113,6 +114,7 @@ def build_discriminator(
         num_classes: when given, the discriminator also takes integer labels.
         conditioning: how labels enter: "projection" (score + <embed(y), features>, Miyato &
             Koyama 2018) or "channel" (a learned label map as an extra input channel).
+        aux_classifier: a second output, class logits (B, num_classes) from the same features.
     """
     if norm not in (None, "layer"):
         raise ValueError(f"discriminator norm must be None or 'layer', got {norm!r}")
@@ -147,4 +149,9 @@ def build_discriminator(
         # Not spectrally normalised: Keras' wrapper casts its output to the input's (int) dtype.
         class_vectors = layers.Embedding(num_classes, features.shape[-1], name="class_embedding")(labels)
         score = layers.Add(dtype="float32")([score, layers.Dot(axes=1)([class_vectors, features])])
+    if aux_classifier:
+        if num_classes is None:
+            raise ValueError("aux_classifier needs num_classes")
+        class_logits = layers.Dense(num_classes, kernel_initializer=init, name="class_logits", dtype="float32")
+        return keras.Model(inputs, [score, class_logits(features)], name=name)
     return keras.Model(inputs, score, name=name)

@@ -123,3 +123,51 @@ def test_conditional_gan_trains_with_labels():
 def test_conditional_model_needs_num_classes():
     with pytest.raises(ValueError, match="cgan is conditional: set num_classes"):
         get_model(make_config({"model": "cgan"}), image_size=16, channels=1)
+
+
+def _cgan(**overrides):
+    config = make_config({"model": "cgan", "num_classes": 4, "g_width": 8, "d_width": 8, "latent_dim": 16,
+                          "batch_size": 4, **overrides})
+    return config, get_model(config, image_size=16, channels=1)
+
+
+def test_aux_classifier_adds_class_losses():
+    config, model = _cgan(aux_classifier=True)
+    assert len(model.discriminator.outputs) == 2
+    real = np.random.default_rng(0).uniform(-1, 1, (4, 16, 16, 1)).astype("float32")
+    logs = model.train_step((real, np.arange(4, dtype="int32")))
+    # Untrained logits over 4 classes: cross-entropy near log(4) for each of real and fake.
+    assert float(logs["d_aux"]) == pytest.approx(2 * np.log(4), rel=0.5)
+    assert float(logs["g_aux"]) > 0 and 0.0 <= float(logs["d_class_acc_real"]) <= 1.0
+
+
+def test_aux_classifier_needs_a_conditional_model():
+    with pytest.raises(ValueError, match="needs a conditional model"):
+        _tiny(aux_classifier=True)
+
+
+def test_replay_buffer_stores_fakes_and_mixes_them_in():
+    config, model = _tiny(replay_buffer=8, n_critic=1)
+    for step in range(3):
+        _one_step(model, config)
+        assert int(model.replay_count) == 4 * (step + 1)
+    stored = keras.ops.convert_to_numpy(model.replay_images)
+    assert np.abs(stored).sum() > 0 and np.abs(stored).max() <= 1.0  # generator outputs, in [-1, 1]
+    fake = np.ones((4, 16, 16, 1), "float32") * 0.5
+    mixed, _ = model._replay(fake, None)
+    mixed = keras.ops.convert_to_numpy(mixed)
+    np.testing.assert_array_equal(mixed[:2], 0.5)  # fresh half
+    assert not np.allclose(mixed[2:], 0.5)  # replayed half, from earlier steps
+
+
+def test_replay_buffer_with_labels():
+    config, model = _cgan(replay_buffer=8)
+    real = np.random.default_rng(0).uniform(-1, 1, (4, 16, 16, 1)).astype("float32")
+    for _ in range(2):
+        model.train_step((real, np.array([3, 3, 3, 3], "int32")))
+    np.testing.assert_array_equal(keras.ops.convert_to_numpy(model.replay_labels), 3)
+
+
+def test_replay_buffer_smaller_than_a_batch():
+    with pytest.raises(ValueError, match="replay_buffer must hold at least one batch"):
+        _tiny(replay_buffer=2)
