@@ -20,7 +20,8 @@ class TrainConfig:
     latent_dim: int = 128
     g_width: int = 64
     d_width: int = 64
-    kernel_size: int = 4
+    arch: str = "dcgan"  # dcgan or resnet
+    kernel_size: int | None = None  # None: the architecture's own (dcgan 4, resnet 3)
     d_norm: str | None = None  # None or "layer"
     spectral_norm: bool = False  # on every discriminator layer
     minibatch_std: bool = False
@@ -61,11 +62,15 @@ class TrainConfig:
     eval_samples: int = 2000
 
     def __post_init__(self):
-        positive = ("latent_dim", "g_width", "d_width", "kernel_size", "n_critic", "batch_size",
+        positive = ("latent_dim", "g_width", "d_width", "n_critic", "batch_size",
                     "steps", "sample_every", "checkpoint_every", "keep_checkpoints", "log_every", "eval_samples")
         for name in positive:
             if getattr(self, name) < 1:
                 raise ValueError(f"{name} must be >= 1, got {getattr(self, name)}")
+        if self.kernel_size is not None and self.kernel_size < 1:
+            raise ValueError(f"kernel_size must be >= 1, got {self.kernel_size}")
+        if self.arch not in ("dcgan", "resnet"):
+            raise ValueError(f"arch must be dcgan or resnet, got {self.arch!r}")
         if self.optimizer not in ("adam", "adamw"):
             raise ValueError(f"optimizer must be adam or adamw, got {self.optimizer!r}")
         for name in ("gp", "r1", "cr", "instance_noise", "weight_decay"):

@@ -153,7 +153,8 @@ HELP = {
     "latent_dim": "size of the generator's latent vector z",
     "g_width": "channels of the generator's last hidden layer (doubled at each lower resolution)",
     "d_width": "channels of the discriminator's first layer (doubled at each lower resolution)",
-    "kernel_size": "convolution kernel size of both networks",
+    "arch": "network family: dcgan (strided convolutions) or resnet (the SN-GAN paper's residual blocks)",
+    "kernel_size": "convolution kernel size (default: 4 for dcgan, 3 for resnet, whose blocks need 3)",
     "d_norm": "normalisation in the discriminator: none or layer (BatchNorm would break the GP)",
     "spectral_norm": "spectral normalisation on every discriminator layer (keras.layers.SpectralNormalization)",
     "minibatch_std": "minibatch standard-deviation channel before the discriminator's last convolution",
@@ -193,7 +194,7 @@ HELP = {
 GROUPS = {
     "data": ("model", "dataset", "image_size", "channels"),
     "networks": (
-        "latent_dim", "g_width", "d_width", "kernel_size", "d_norm", "spectral_norm", "minibatch_std", "init",
+        "arch", "latent_dim", "g_width", "d_width", "kernel_size", "d_norm", "spectral_norm", "minibatch_std", "init",
         "d_conditioning", "num_classes", "aux_classifier",
     ),
     "objective": ("loss", "gp", "r1", "cr", "instance_noise", "n_critic", "diffaugment", "replay_buffer"),

@@ -155,3 +155,9 @@ def test_non_square_images_need_image_size(tmp_path, capsys):
     with tfds.testing.mock_data(num_examples=4):  # celeb_a's images are 218x178
         assert main(TINY + ["--dataset", "tfds:celeb_a", "--steps", "1", "--out", str(tmp_path / "run")]) == 2
     assert "tfds:celeb_a images are 218x178" in capsys.readouterr().err
+
+
+def test_resnet_arch_trains(tmp_path):
+    out = tmp_path / "run"
+    assert main(TINY + ["--model", "sngan", "--arch", "resnet", "--n-dis", "1", "--steps", "2", "--out", str(out)]) == 0
+    assert json.loads((out / "config.json").read_text())["arch"] == "resnet"

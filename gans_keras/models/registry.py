@@ -11,7 +11,7 @@ from gans_keras.augment import DiffAugment
 from gans_keras.config import TrainConfig
 from gans_keras.losses import ConsistencyPenalty, GradientPenalty, R1Penalty
 from gans_keras.models.gan import GAN
-from gans_keras.networks import dcgan
+from gans_keras.networks import dcgan, resnet
 
 
 @dataclass(frozen=True)
@@ -29,15 +29,15 @@ def build_gan(config: TrainConfig, image_size: int, channels: int) -> GAN:
         raise ValueError(f"{config.model} is conditional: set num_classes")
     if config.aux_classifier and num_classes is None:
         raise ValueError("--aux-classifier needs a conditional model, e.g. --model cgan")
-    generator = dcgan.build_generator(
-        config.latent_dim, image_size, channels, config.g_width, config.kernel_size, init=config.init,
-        num_classes=num_classes,
+    networks = {"dcgan": dcgan, "resnet": resnet}[config.arch]
+    kernel = {} if config.kernel_size is None else {"kernel_size": config.kernel_size}
+    generator = networks.build_generator(
+        config.latent_dim, image_size, channels, config.g_width, init=config.init, num_classes=num_classes, **kernel
     )
-    discriminator = dcgan.build_discriminator(
+    discriminator = networks.build_discriminator(
         image_size,
         channels,
         config.d_width,
-        config.kernel_size,
         norm=config.d_norm,
         spectral_norm=config.spectral_norm,
         minibatch_std=config.minibatch_std,
@@ -45,6 +45,7 @@ def build_gan(config: TrainConfig, image_size: int, channels: int) -> GAN:
         num_classes=num_classes,
         conditioning=config.d_conditioning,
         aux_classifier=config.aux_classifier,
+        **kernel,
     )
     penalties = []
     if config.gp > 0:
