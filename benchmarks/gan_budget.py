@@ -29,10 +29,10 @@ import keras  # noqa: E402
 import tensorflow as tf  # noqa: E402
 
 from gans_keras.config import make_config, read_overrides  # noqa: E402
-from gans_keras.evaluate import evaluate_images  # noqa: E402
+from gans_keras.evaluation import evaluate_images  # noqa: E402
 from gans_keras.io import write_json  # noqa: E402
-from gans_keras.sample import load_generator, sample, write_samples  # noqa: E402
-from gans_keras.train import train  # noqa: E402
+from gans_keras.sampling import load_generator, sample, write_samples  # noqa: E402
+from gans_keras.training import train  # noqa: E402
 
 BACKBONE = "classifier:fashion_mnist"
 

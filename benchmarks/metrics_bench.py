@@ -24,7 +24,7 @@ sys.path.insert(0, str(ROOT))
 import numpy as np  # noqa: E402
 
 from gans_keras.data import load_arrays  # noqa: E402
-from gans_keras.evaluate import evaluate_images  # noqa: E402
+from gans_keras.evaluation import evaluate_images  # noqa: E402
 from gans_keras.io import write_json  # noqa: E402
 from gans_keras.metrics import feature_statistics, frechet_distance_from_statistics  # noqa: E402
 from gans_keras.metrics.extractors import InceptionGraph, KerasInception, extract, get_extractor  # noqa: E402

@@ -1,22 +1,13 @@
 """Keras 3 GANs and diffusion models: train, sample and evaluate image generators."""
 
-import importlib
+from gans_keras.config import TrainConfig, make_config
+from gans_keras.data import load_dataset
+from gans_keras.evaluation import evaluate_images
+from gans_keras.models.registry import get_model
+from gans_keras.sampling import load_generator, sample
+from gans_keras.training import train
 
-# Imported on first use, so that `import gans_keras` stays light and `python -m
-# gans_keras.train` does not import its own module twice.
-_API = {
-    "TrainConfig": "gans_keras.config",
-    "make_config": "gans_keras.config",
-    "load_dataset": "gans_keras.data",
-    "get_model": "gans_keras.models.registry",
-    "load_generator": "gans_keras.sample",
-    "sample": "gans_keras.sample",
-    "train": "gans_keras.train",
-}
-__all__ = sorted(_API)
-
-
-def __getattr__(name):
-    if name not in _API:
-        raise AttributeError(f"module 'gans_keras' has no attribute {name!r}")
-    return getattr(importlib.import_module(_API[name]), name)
+# The CLI modules (gans_keras.train, .sample, .evaluate) are not imported here, so that
+# `python -m gans_keras.train` runs its module once and these names stay the functions.
+__all__ = ["TrainConfig", "evaluate_images", "get_model", "load_dataset", "load_generator", "make_config", "sample",
+           "train"]

@@ -9,112 +9,15 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
 from pathlib import Path
 
 import numpy as np
 
-from gans_keras.data import load_dataset
-from gans_keras.io import atomic_path, write_json
-from gans_keras.metrics import (
-    feature_statistics,
-    frechet_distance_from_statistics,
-    inception_score,
-    kernel_inception_distance,
-    precision_recall,
-)
-from gans_keras.metrics.extractors import (
-    BACKBONES,
-    INCEPTION_GRAPH_ENV,
-    INCEPTION_GRAPH_FILE,
-    Extractor,
-    extract,
-    get_extractor,
-)
-
-CACHE_ENV = "GANS_KERAS_CACHE"
-PAPER_COMPARABLE = ("inception",)
-
-
-def cache_dir() -> Path:
-    return Path(os.environ.get(CACHE_ENV, Path.home() / ".cache" / "gans_keras"))
-
-
-def real_images(dataset: str, split: str, num: int, image_size: int, channels: int) -> np.ndarray:
-    """The first `num` images of a split (no shuffling), as uint8 at the given size."""
-    ds = load_dataset(
-        dataset, split, batch_size=500, image_size=image_size, channels=channels,
-        value_range=(0.0, 255.0), shuffle=False, repeat=False, drop_remainder=False, cache=False,
-    )
-    batches, count = [], 0
-    for images, _ in ds:
-        batches.append(np.round(images.numpy()).astype(np.uint8))
-        count += len(batches[-1])
-        if count >= num:
-            break
-    return np.concatenate(batches)[:num]
-
-
-def reference_features(
-    extractor: Extractor, dataset: str, split: str, num: int, image_size: int, channels: int, verbose: bool = True
-) -> dict[str, np.ndarray]:
-    """Features, logits, mu and sigma of real images, computed once and cached as .npz.
-
-    The cache name holds dataset, split, image size, backbone and sample count.
-    """
-    key = f"{dataset}-{split}-{image_size}px{channels}c-{extractor.name}-{num}".replace(":", "_").replace("/", "_")
-    path = cache_dir() / "reference" / f"{key}.npz"
-    if path.is_file():
-        with np.load(path) as cached:
-            return {name: cached[name] for name in cached.files}
-    images = real_images(dataset, split, num, image_size, channels)
-    features, logits = extract(extractor, images, verbose=verbose)
-    mu, sigma = feature_statistics(features)
-    stats = {"features": features, "logits": logits, "mu": mu, "sigma": sigma}
-    with atomic_path(path) as tmp, open(tmp, "wb") as f:
-        np.savez(f, **stats)
-    return stats
-
-
-def evaluate_images(
-    images: np.ndarray,
-    dataset: str = "fashion_mnist",
-    split: str = "test",
-    backbone: str = "classifier:fashion_mnist",
-    num: int = 10_000,
-    inception_graph: str | None = None,
-    verbose: bool = True,
-) -> dict:
-    """All metrics of uint8 images (N, H, W, C) against `num` real images of `dataset`/`split`."""
-    if len(images) < num:
-        raise ValueError(f"{num} samples requested but only {len(images)} given: generate more or lower --num")
-    images = images[:num]
-    extractor = get_extractor(backbone, inception_graph)
-    features, logits = extract(extractor, images, verbose=verbose)
-    real = reference_features(extractor, dataset, split, num, images.shape[1], images.shape[3], verbose)
-    mu, sigma = feature_statistics(features)
-    is_mean, is_std = inception_score(logits)
-    kid_mean, kid_std = kernel_inception_distance(features, real["features"], subset_size=min(1000, num))
-    return {
-        "backbone": backbone,
-        "comparable_with_papers": backbone in PAPER_COMPARABLE,
-        "reference": f"{dataset}:{split}",
-        "num_samples": int(len(images)),
-        "num_reference": int(len(real["features"])),
-        "fid": frechet_distance_from_statistics(mu, sigma, real["mu"], real["sigma"]),
-        "is_mean": is_mean,
-        "is_std": is_std,
-        "kid_mean": kid_mean,
-        "kid_std": kid_std,
-        **precision_recall(real["features"], features, k=3),
-    }
-
-
-def format_table(metrics: dict) -> str:
-    rows = [(key, f"{value:.4f}" if isinstance(value, float) else str(value)) for key, value in metrics.items()]
-    width = max(len(key) for key, _ in rows)
-    return "\n".join(f"{key:<{width}}  {value}" for key, value in rows)
+from gans_keras.evaluation import evaluate_images, format_table
+from gans_keras.io import write_json
+from gans_keras.metrics.extractors import BACKBONES, INCEPTION_GRAPH_ENV, INCEPTION_GRAPH_FILE
+from gans_keras.sampling import load_generator, sample
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -138,8 +41,6 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         if args.run:
-            from gans_keras.sample import load_generator, sample
-
             config_path = args.run / "config.json"
             run_dataset = json.loads(config_path.read_text())["dataset"] if config_path.exists() else "fashion_mnist"
             dataset = args.dataset or run_dataset

@@ -1,7 +1,6 @@
 """Train a model: `python -m gans_keras.train --model wgan --steps 2000 --out runs/wgan`.
 
-A run directory holds config.json, checkpoints/, samples/, logs/ (TensorBoard),
-generator.keras and summary.json.
+Every training setting is a flag (`--help`); `gans_keras.training.train` does the work.
 """
 
 from __future__ import annotations
@@ -10,140 +9,16 @@ import argparse
 import dataclasses
 import json
 import sys
-import time
 from datetime import datetime
 from pathlib import Path
 
-import keras
-import numpy as np
-
-from gans_keras.callbacks import PeriodicCheckpoint, SampleGrid, TimeLimit, TrainingMonitor
-from gans_keras.checkpoint import list_checkpoints, load_checkpoint, save_checkpoint
 from gans_keras.config import FIELDS, TrainConfig, make_config, read_overrides
-from gans_keras.data import DATASET_CHOICES, load_dataset, num_classes
-from gans_keras.io import atomic_path, write_json
-from gans_keras.metrics.callback import EvaluationCallback, default_backbone
-from gans_keras.models.registry import MODELS, get_model, get_spec
+from gans_keras.data import DATASET_CHOICES
+from gans_keras.models.registry import MODELS
+from gans_keras.training import train
 
 # Flags that may differ from the saved config when resuming a run.
 RESUMABLE_CHANGES = ("steps", "max_minutes")
-GRID_SIZE = 100  # samples in each grid: 10 x 10
-
-
-def train(config: TrainConfig, out: str | Path, resume: bool = False, verbose: bool = True) -> dict:
-    """Trains `config.model` into the run directory `out`; returns the run's summary.
-
-    With `resume`, training continues from the newest checkpoint in `out` to `config.steps`
-    and gives the same weights as an unbroken run with the same seed. Without it, a run
-    directory that already holds checkpoints is refused rather than overwritten.
-    """
-    out = Path(out)
-    checkpoint_dir = out / "checkpoints"
-    checkpoints = list_checkpoints(checkpoint_dir)
-    if resume and not checkpoints:
-        raise FileNotFoundError(f"cannot resume: no checkpoint in {checkpoint_dir}")
-    if not resume and checkpoints:
-        raise FileExistsError(
-            f"{out} already holds checkpoints: pass --resume to continue it, or choose another --out"
-        )
-    keras.utils.set_random_seed(config.seed)
-    dataset = load_dataset(
-        config.dataset,
-        batch_size=config.batch_size * config.n_critic,
-        image_size=config.image_size,
-        channels=config.channels,
-        seed=config.seed,
-    )
-    if get_spec(config.model).conditional and config.num_classes is None:
-        config = dataclasses.replace(config, num_classes=num_classes(config.dataset))
-    _, height, width, channels = dataset.element_spec[0].shape
-    if height is None or height != width:
-        raise ValueError(
-            f"{config.dataset} images are {height}x{width} (None: sizes vary): pass --image-size to make them square"
-        )
-    model = get_model(config, height, channels)
-    start_step = load_checkpoint(model, checkpoints[-1]) if resume else 0
-    out.mkdir(parents=True, exist_ok=True)
-    write_json(out / "config.json", config.to_dict())
-
-    grid_labels = None
-    if config.num_classes and get_spec(config.model).conditional:
-        # One row per class (the first 10 classes), 10 samples each.
-        grid_labels = np.repeat(np.arange(min(config.num_classes, 10)), 10).astype("int32")
-    grid_size = GRID_SIZE if grid_labels is None else len(grid_labels)
-    latents = np.random.default_rng(config.seed).standard_normal((grid_size, config.latent_dim))
-    monitor = TrainingMonitor(
-        config.steps,
-        images_per_step=config.batch_size * config.n_critic,
-        log_dir=out / "logs",
-        log_every=config.log_every,
-        verbose=verbose,
-    )
-    sampler = SampleGrid(latents.astype("float32"), out / "samples", config.sample_every, grid_labels)
-    callbacks = [
-        monitor,
-        sampler,
-        PeriodicCheckpoint(checkpoint_dir, config.checkpoint_every, config.keep_checkpoints),
-    ]
-    evaluator = None
-    if config.eval_every:
-        backbone = default_backbone(config.dataset) if config.eval_backbone == "auto" else config.eval_backbone
-        evaluator = EvaluationCallback(
-            config.eval_every, config.dataset, backbone, config.eval_samples, out / "logs" / "eval", config.seed
-        )
-        callbacks.insert(0, evaluator)  # before the monitor, which shows its scores
-    time_limit = TimeLimit(config.max_minutes) if config.max_minutes else None
-    if time_limit:
-        callbacks.append(time_limit)
-
-    started = time.monotonic()
-    if start_step < config.steps:
-        # One batch per step from an endless, seeded stream: skipping the batches used before
-        # the checkpoint gives a resumed run the data an unbroken run would have seen.
-        model.fit(
-            dataset.skip(start_step),
-            epochs=1,
-            steps_per_epoch=config.steps - start_step,
-            callbacks=callbacks,
-            shuffle=False,  # the pipeline shuffles, with the run's seed
-            verbose=0,
-        )
-    if monitor.nonfinite_step is not None:
-        last = list_checkpoints(checkpoint_dir)
-        raise FloatingPointError(
-            f"non-finite loss at step {monitor.nonfinite_step} ({monitor.last_logs}); stopped "
-            f"without saving. Last good checkpoint: {last[-1] if last else 'none'}"
-        )
-    step = int(model.step)
-    if not (checkpoint_dir / f"ckpt-{step:08d}.npz").exists():
-        save_checkpoint(model, checkpoint_dir, config.keep_checkpoints)
-    sampler.set_model(model)
-    grid = sampler.write()
-    with atomic_path(out / "generator.keras") as tmp:
-        model.sampling_generator.save(tmp)
-    stopped_by = "time limit" if time_limit and time_limit.reached else "steps"
-    summary = {
-        "model": config.model,
-        "dataset": config.dataset,
-        "steps": step,
-        "target_steps": config.steps,
-        "stopped_by": stopped_by,
-        "train_minutes_this_session": round((time.monotonic() - started) / 60.0, 2),
-        # Real images consumed per second (n_critic batches a step), the first step excluded.
-        "images_per_second": monitor.images_per_second and round(monitor.images_per_second, 1),
-        "final_logs": {key: round(value, 5) for key, value in monitor.last_logs.items()},
-        "sample_grid": str(grid.relative_to(out)),
-    }
-    if evaluator is not None:
-        summary["eval"] = {"backbone": evaluator.backbone, "history": evaluator.history}
-    write_json(out / "summary.json", summary)
-    if verbose:
-        print(f"\nstopped by {stopped_by} at step {step}; run in {out}")
-        print(json.dumps(summary, indent=2))
-    return summary
-
-
-# === Command line ===
 
 HELP = {
     "model": "model to train: " + "; ".join(f"{name}: {spec.description}" for name, spec in MODELS.items()),

@@ -141,3 +141,39 @@ def cam_overlay_grid(images: np.ndarray, heatmaps: np.ndarray, path: str | Path 
     if path is not None:
         save_grid(pairs, path, columns=min(len(pairs), 10), scale=scale)
     return pairs
+
+
+def read_scalars(log_dir: str | Path) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+    """TensorBoard scalars of a directory's event files: tag -> (steps, values), by step."""
+    import tensorflow as tf
+
+    series: dict[str, dict[int, float]] = {}
+    for events in sorted(Path(log_dir).glob("events.out.tfevents.*")):
+        for event in tf.compat.v1.train.summary_iterator(str(events)):
+            for value in event.summary.value:
+                number = float(tf.make_ndarray(value.tensor)) if value.HasField("tensor") else value.simple_value
+                series.setdefault(value.tag, {})[event.step] = number
+    return {
+        tag: (np.array(sorted(points)), np.array([points[step] for step in sorted(points)]))
+        for tag, points in series.items()
+    }
+
+
+def plot_curves(run: str | Path, tags=("d_loss", "g_loss"), smooth: int = 20):
+    """Matplotlib figure of a run's training curves (moving average over `smooth` points)."""
+    import matplotlib.pyplot as plt
+
+    scalars = read_scalars(Path(run) / "logs")
+    scalars.update(read_scalars(Path(run) / "logs" / "eval"))
+    present = [tag for tag in tags if tag in scalars]
+    figure, axes = plt.subplots(1, len(present), figsize=(4 * len(present), 3), squeeze=False)
+    for axis, tag in zip(axes[0], present, strict=True):
+        steps, values = scalars[tag]
+        window = max(1, min(smooth, len(values) // 5))
+        smoothed = np.convolve(values, np.ones(window) / window, mode="valid")
+        axis.plot(steps, values, alpha=0.3)
+        axis.plot(steps[window - 1 :], smoothed)
+        axis.set_title(tag)
+        axis.set_xlabel("step")
+    figure.tight_layout()
+    return figure

@@ -5,7 +5,8 @@ import pytest
 from scipy import ndimage
 
 from gans_keras.data import load_arrays
-from gans_keras.evaluate import evaluate_images, main, reference_features
+from gans_keras.evaluate import main
+from gans_keras.evaluation import evaluate_images, reference_features
 from gans_keras.metrics.extractors import extract, get_extractor
 
 METRIC_KEYS = {"fid", "is_mean", "is_std", "kid_mean", "kid_std", "precision", "recall", "density", "coverage"}

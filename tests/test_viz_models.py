@@ -56,3 +56,14 @@ def test_cam_of_conditional_discriminator_needs_labels():
     assert discriminator_cam(discriminator, images, labels=[0, 2]).shape == (2, 16, 16)
     with pytest.raises(ValueError, match="is conditional: pass the images' labels"):
         discriminator_cam(discriminator, images)
+
+
+def test_read_scalars_and_plot_curves(trained_run):
+    from gans_keras.viz import plot_curves, read_scalars
+
+    scalars = read_scalars(trained_run / "logs")
+    steps, values = scalars["d_loss"]
+    np.testing.assert_array_equal(steps, [1, 2, 3, 4])
+    assert np.all(np.isfinite(values))
+    figure = plot_curves(trained_run, tags=("d_loss", "g_loss", "missing"))
+    assert len(figure.axes) == 2

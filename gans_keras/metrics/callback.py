@@ -8,11 +8,11 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from gans_keras.evaluate import reference_features
+from gans_keras.evaluation import reference_features
 from gans_keras.metrics.extractors import extract, get_extractor, shipped_classifier_path
 from gans_keras.metrics.fid import feature_statistics, frechet_distance_from_statistics
 from gans_keras.metrics.kid import kernel_inception_distance
-from gans_keras.sample import balanced_labels
+from gans_keras.sampling import balanced_labels
 
 
 def default_backbone(dataset: str) -> str:

@@ -1,0 +1,83 @@
+"""Sampling trained generators: uint8 images, labels for conditional models, grids."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import keras
+import numpy as np
+
+from gans_keras.io import atomic_path
+from gans_keras.viz import save_grid, to_uint8
+
+
+def load_generator(run: str | Path) -> keras.Model:
+    path = Path(run) / "generator.keras"
+    if not path.exists():
+        raise FileNotFoundError(f"no generator.keras in {run}: train the run to its end first")
+    return keras.saving.load_model(path, compile=False)
+
+
+def generator_classes(generator: keras.Model) -> int | None:
+    """Number of classes of a conditional generator (inputs [z, labels]); None if unconditional."""
+    if len(generator.inputs) == 1:
+        return None
+    return generator.get_layer("label_embedding").input_dim
+
+
+def balanced_labels(num: int, classes: int) -> np.ndarray:
+    """0, 1, ..., classes - 1, 0, 1, ...: every class equally often (within one)."""
+    return (np.arange(num) % classes).astype("int32")
+
+
+def sample(
+    generator: keras.Model,
+    num: int,
+    seed: int = 0,
+    batch_size: int = 500,
+    labels: np.ndarray | None = None,
+    verbose: bool = True,
+) -> np.ndarray:
+    """`num` uint8 images (N, H, W, C) from z ~ N(0, I); the same seed gives the same images.
+
+    A conditional generator takes `labels` (N,), by default balanced over its classes
+    (i % classes); an unconditional one takes none.
+    """
+    if num < 1:
+        raise ValueError(f"num must be >= 1, got {num}")
+    classes = generator_classes(generator)
+    if classes is None and labels is not None:
+        raise ValueError("this generator is unconditional: it takes no class labels")
+    if classes is not None:
+        labels = balanced_labels(num, classes) if labels is None else np.asarray(labels)
+        if labels.shape != (num,) or labels.min() < 0 or labels.max() >= classes:
+            raise ValueError(f"labels must be {num} integers in [0, {classes}), got shape {labels.shape}")
+        labels = labels.astype("int32")
+    latent_dim = generator.inputs[0].shape[-1]
+    latents = np.random.default_rng(seed).standard_normal((num, latent_dim)).astype("float32")
+    progbar = keras.utils.Progbar(num, verbose=1 if verbose else 0, unit_name="image")
+    batches = []
+    for start in range(0, num, batch_size):
+        part = slice(start, start + batch_size)
+        inputs = latents[part] if labels is None else [latents[part], labels[part]]
+        batches.append(to_uint8(keras.ops.convert_to_numpy(generator(inputs, training=False))))
+        progbar.update(min(start + batch_size, num))
+    return np.concatenate(batches)
+
+
+def write_samples(images: np.ndarray, out: str | Path, labels: np.ndarray | None = None) -> tuple[Path, Path]:
+    """Writes `out` (.npz: `images`, and `labels` when given) and a grid PNG beside it.
+
+    With labels the grid shows up to 10 images of each of the first 10 classes, a row each.
+    """
+    out = Path(out)
+    arrays = {"images": images} if labels is None else {"images": images, "labels": labels}
+    with atomic_path(out) as tmp, open(tmp, "wb") as f:
+        np.savez_compressed(f, **arrays)
+    if labels is None:
+        grid = save_grid(images[:100], out.with_suffix(".png"), scale=2)
+    else:
+        rows = [images[labels == c][:10] for c in np.unique(labels)[:10]]
+        cells = np.concatenate([np.concatenate([r, np.full((10 - len(r), *r.shape[1:]), 255, np.uint8)]) for r in rows])
+        grid = save_grid(cells, out.with_suffix(".png"), columns=10, scale=2)
+    return out, grid
