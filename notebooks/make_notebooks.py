@@ -35,7 +35,7 @@ from gans_keras.viz import architecture_plot, plot_curves
 
 # Smoke mode (the tests): a few steps and a small evaluation. A real run trains MINUTES.
 SMOKE = os.environ.get("GANS_KERAS_SMOKE") == "1"
-MINUTES = 4
+MINUTES = 3
 EVAL_IMAGES = 300 if SMOKE else 10_000
 RUNS = Path(os.environ.get("GANS_KERAS_RUNS", "../runs/notebooks"))"""
 
@@ -243,6 +243,9 @@ def notebooks() -> dict[Path, nbformat.NotebookNode]:
     found = {HERE / "01_data_and_augmentation.ipynb": data_notebook()}
     found.update({HERE / f"{name}.ipynb": model_notebook(name, spec) for name, spec in MODELS.items()})
     found[ROOT / "Conclusion.ipynb"] = conclusion_notebook()
+    for notebook in found.values():
+        for number, cell in enumerate(notebook.cells):
+            cell.id = f"cell-{number}"  # stable ids: rewriting a notebook changes only what changed
     return found
 
 
