@@ -4,6 +4,10 @@ shipped Fashion-MNIST classifier, record steps, images/s, scores and files.
     python benchmarks/gan_budget.py --name wgan_demo_default      # the `make demo` configuration
     python benchmarks/gan_budget.py --config benchmarks/configs/dcgan_fashion_mnist_15min.json --name dcgan_15min
     python benchmarks/gan_budget.py --name wgan_tune --set n_critic=2 --set max_minutes=5
+    python benchmarks/gan_budget.py --continue-from runs/bench-dcgan_15min-... --set max_minutes=15 --name dcgan_30min
+
+--continue-from copies a finished run and resumes the copy for `max_minutes` more, so a longer
+budget reuses the shorter run's minutes; `minutes_total` in the results adds them up.
 
 Writes benchmarks/results/<name>.json and copies the final sample grid to
 markdown_img/<name>.png. (Until the metrics existed this script was benchmarks/wgan_demo.py,
@@ -50,12 +54,22 @@ def main() -> int:
     parser.add_argument("--name", required=True, help="name of the results file and image")
     parser.add_argument("--out", type=Path, help="run directory (default: runs/bench-NAME-TIME)")
     parser.add_argument("--num-samples", type=int, default=10_000)
+    parser.add_argument("--continue-from", type=Path, metavar="RUN",
+                        help="copy this finished run (its config.json replaces --config) and train the copy further")
     args = parser.parse_args()
 
-    config = make_config(read_overrides(args.config), dict(args.set))
+    base = args.continue_from / "config.json" if args.continue_from else args.config
+    config = make_config(read_overrides(base), dict(args.set))
     stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
     out = args.out or ROOT / "runs" / f"bench-{args.name}-{stamp}"
-    summary = train(config, out)
+    minutes_before = 0.0
+    if args.continue_from:
+        previous = json.loads((args.continue_from / "summary.json").read_text())
+        minutes_before = previous.get("minutes_total", previous["train_minutes_this_session"])
+        shutil.copytree(args.continue_from, out)
+    summary = train(config, out, resume=args.continue_from is not None)
+    summary["minutes_total"] = round(minutes_before + summary["train_minutes_this_session"], 2)
+    write_json(out / "summary.json", summary)
     images = sample(load_generator(out), args.num_samples, seed=config.seed)
     samples_path, _ = write_samples(images, out / "samples.npz")
     scores = evaluate_images(images, config.dataset, backbone=BACKBONE, num=args.num_samples)
@@ -75,6 +89,7 @@ def main() -> int:
         },
         "config": config.to_dict(),
         **summary,
+        "continued_from": str(args.continue_from) if args.continue_from else None,
         "samples": {"npz": str(samples_path), "count": len(images), "grid_in_repo": str(grid.relative_to(ROOT))},
         BACKBONE: scores,
     }

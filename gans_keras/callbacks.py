@@ -55,7 +55,7 @@ class TrainingMonitor(keras.callbacks.Callback):
             verbose=1 if self.verbose else 0,
             interval=0.5 if interactive else 30.0,
             # Shown as they are: each is the value of the latest step, not a running mean.
-            stateful_metrics=["d_loss", "g_loss", "gp", "img/s", *SCORE_KEYS],
+            stateful_metrics=["loss", "d_loss", "g_loss", "gp", "img/s", *SCORE_KEYS],
             unit_name="step",
         )
 
@@ -80,7 +80,7 @@ class TrainingMonitor(keras.callbacks.Callback):
                     tf.summary.scalar(key, value)
                 if self.images_per_second is not None:
                     tf.summary.scalar("images_per_second", self.images_per_second)
-        shown = [(key, self.last_logs[key]) for key in ("d_loss", "g_loss", "gp") if key in self.last_logs]
+        shown = [(key, self.last_logs[key]) for key in ("loss", "d_loss", "g_loss", "gp") if key in self.last_logs]
         shown += list(self.last_scores.items())
         self.progbar.update(step, shown + [("img/s", self.images_per_second or 0.0)])
 

@@ -38,6 +38,22 @@ class TrainConfig:
     n_critic: int = 1
     diffaugment: str = ""  # DiffAugment policy, e.g. "color,translation,cutout"
     replay_buffer: int = 0  # past fakes kept for D; 0: off
+    # Diffusion (--model diffusion).
+    unet_width: int = 32
+    unet_mults: str = "1,2,2"  # channel multiplier of each UNet level, comma-separated
+    unet_res_blocks: int = 1
+    attention_resolution: int = 8  # self-attention on feature maps this size and smaller; 0: none
+    dropout: float = 0.1
+    timesteps: int = 1000
+    noise_schedule: str = "linear"  # linear or cosine
+    prediction: str = "eps"  # eps or v
+    label_dropout: float = 0.1  # classifier-free guidance training
+    sampler: str = "ddim"  # ddim or ddpm: grids, evaluation and the default of gans_keras.sample
+    sampling_steps: int = 50
+    eta: float = 0.0
+    clip_x0: bool = True
+    guidance: float = 0.0
+    precision: str = "float32"  # float32, mixed_float16 or mixed_bfloat16
     # Optimisation.
     batch_size: int = 64
     lr_g: float = 2e-4
@@ -62,7 +78,7 @@ class TrainConfig:
     eval_samples: int = 2000
 
     def __post_init__(self):
-        positive = ("latent_dim", "g_width", "d_width", "n_critic", "batch_size",
+        positive = ("latent_dim", "g_width", "d_width", "n_critic", "batch_size", "unet_width", "unet_res_blocks",
                     "steps", "sample_every", "checkpoint_every", "keep_checkpoints", "log_every", "eval_samples")
         for name in positive:
             if getattr(self, name) < 1:
@@ -80,6 +96,22 @@ class TrainConfig:
             raise ValueError(
                 f"replay_buffer must hold at least one batch ({self.batch_size}), got {self.replay_buffer}"
             )
+        if self.noise_schedule not in ("linear", "cosine"):
+            raise ValueError(f"noise_schedule must be linear or cosine, got {self.noise_schedule!r}")
+        if self.prediction not in ("eps", "v"):
+            raise ValueError(f"prediction must be eps or v, got {self.prediction!r}")
+        if self.sampler not in ("ddim", "ddpm"):
+            raise ValueError(f"sampler must be ddim or ddpm, got {self.sampler!r}")
+        if not 1 <= self.sampling_steps <= self.timesteps:
+            raise ValueError(f"sampling_steps must be in [1, timesteps={self.timesteps}], got {self.sampling_steps}")
+        if self.precision not in ("float32", "mixed_float16", "mixed_bfloat16"):
+            raise ValueError(f"precision must be float32, mixed_float16 or mixed_bfloat16, got {self.precision!r}")
+        if not 0 <= self.dropout < 1 or not 0 <= self.label_dropout <= 1:
+            raise ValueError(f"dropout must be in [0, 1) and label_dropout in [0, 1], got {self.dropout}, "
+                             f"{self.label_dropout}")
+        mults = self.unet_mults.split(",")
+        if not all(m.strip().isdigit() and int(m) > 0 for m in mults):
+            raise ValueError(f"unet_mults must be positive integers separated by commas, got {self.unet_mults!r}")
         if self.eval_every < 0:
             raise ValueError(f"eval_every must be >= 0, got {self.eval_every}")
         if self.max_minutes is not None and self.max_minutes <= 0:

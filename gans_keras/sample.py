@@ -1,7 +1,9 @@
 """Sample a trained run: `python -m gans_keras.sample --run runs/NAME --num 10000 --out samples.npz`.
 
 Writes uint8 images [N, H, W, C] under the key `images` (and `labels` for conditional models)
-and a PNG grid beside it (one row per class for conditional models).
+and a PNG grid beside it (one row per class for conditional models). Diffusion runs also take
+the sampler settings (`--sampler ddim --sampling-steps 50 --eta 0 --guidance 2`) and can write
+the per-step statistics of x_t and the predicted x_0 (`--stats stats.json`, with a plot).
 """
 
 from __future__ import annotations
@@ -12,7 +14,11 @@ from pathlib import Path
 
 import numpy as np
 
+from gans_keras.io import write_json
+from gans_keras.samplers import DiffusionSampler, plot_sampling_stats
 from gans_keras.sampling import balanced_labels, generator_classes, load_generator, sample, write_samples
+
+DIFFUSION_FLAGS = ("sampler", "sampling_steps", "eta", "clip_x0", "guidance", "stats")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -31,9 +37,23 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--class", dest="label", type=int, help="conditional models: only this class (default: all, balanced)"
     )
+    diffusion = parser.add_argument_group("diffusion runs (default: the run's training settings)")
+    diffusion.add_argument("--sampler", choices=("ddim", "ddpm"), help="DDIM or ancestral DDPM")
+    diffusion.add_argument("--sampling-steps", type=int, help="steps, a subsequence of the T timesteps")
+    diffusion.add_argument("--eta", type=float, help="DDIM noise: 0 deterministic, 1 DDPM-like")
+    diffusion.add_argument("--clip-x0", action=argparse.BooleanOptionalAction,
+                           help="clip the predicted x_0 to [-1, 1] at every step")
+    diffusion.add_argument("--guidance", type=float, help="classifier-free guidance weight w (0: conditional)")
+    diffusion.add_argument("--stats", type=Path, help="write per-step min/max/std of x_t and x_0 of the last "
+                           "batch to this .json, and a plot beside it (.png)")
     args = parser.parse_args(argv)
     try:
         generator = load_generator(args.run)
+        given = [name for name in DIFFUSION_FLAGS if getattr(args, name) is not None]
+        if isinstance(generator, DiffusionSampler):
+            generator.configure(args.sampler, args.sampling_steps, args.eta, args.clip_x0, args.guidance)
+        elif given:
+            raise ValueError(f"{args.run} is not a diffusion run: --{given[0].replace('_', '-')} does not apply")
         classes = generator_classes(generator)
         labels = None
         if args.label is not None:
@@ -46,6 +66,10 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     out, grid = write_samples(images, args.out or args.run / "samples.npz", labels)
     print(f"wrote {len(images)} images {images.shape[1:]} to {out} and a grid to {grid}")
+    if args.stats is not None:
+        write_json(args.stats, {key: value.tolist() for key, value in generator.stats.items()})
+        plot_sampling_stats(generator.stats, args.stats.with_suffix(".png"))
+        print(f"wrote sampling statistics to {args.stats} and {args.stats.with_suffix('.png')}")
     return 0
 
 

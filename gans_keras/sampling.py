@@ -1,28 +1,54 @@
-"""Sampling trained generators: uint8 images, labels for conditional models, grids."""
+"""Sampling trained generators: uint8 images, labels for conditional models, grids.
+
+A "generator" is a GAN's Keras generator or a diffusion run's `DiffusionSampler`: both map
+latents (noise images for diffusion), with labels for conditional models, to images in [-1, 1].
+"""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import keras
 import numpy as np
 
 from gans_keras.io import atomic_path
+from gans_keras.samplers import DiffusionSampler
 from gans_keras.viz import save_grid, to_uint8
 
 
-def load_generator(run: str | Path) -> keras.Model:
+def load_generator(run: str | Path) -> keras.Model | DiffusionSampler:
+    """The run's exported generator; for a diffusion run, a sampler on its (EMA) network with
+    the run's schedule and default sampling settings (change them with `.configure`)."""
+    from gans_keras.config import make_config
+    from gans_keras.models.registry import sampler_options
+    from gans_keras.schedules import NoiseSchedule
+
     path = Path(run) / "generator.keras"
     if not path.exists():
         raise FileNotFoundError(f"no generator.keras in {run}: train the run to its end first")
-    return keras.saving.load_model(path, compile=False)
+    network = keras.saving.load_model(path, compile=False)
+    config_path = Path(run) / "config.json"
+    config = make_config(json.loads(config_path.read_text())) if config_path.exists() else None
+    if config is None or config.model != "diffusion":
+        return network
+    schedule = NoiseSchedule(config.noise_schedule, config.timesteps)
+    return DiffusionSampler(network, schedule, config.prediction, config.num_classes, **sampler_options(config))
 
 
-def generator_classes(generator: keras.Model) -> int | None:
+def generator_classes(generator: keras.Model | DiffusionSampler) -> int | None:
     """Number of classes of a conditional generator (inputs [z, labels]); None if unconditional."""
+    if isinstance(generator, DiffusionSampler):
+        return generator.num_classes
     if len(generator.inputs) == 1:
         return None
     return generator.get_layer("label_embedding").input_dim
+
+
+def latent_shape(generator: keras.Model | DiffusionSampler) -> tuple[int, ...]:
+    if isinstance(generator, DiffusionSampler):
+        return generator.latent_shape
+    return (generator.inputs[0].shape[-1],)
 
 
 def balanced_labels(num: int, classes: int) -> np.ndarray:
@@ -53,8 +79,7 @@ def sample(
         if labels.shape != (num,) or labels.min() < 0 or labels.max() >= classes:
             raise ValueError(f"labels must be {num} integers in [0, {classes}), got shape {labels.shape}")
         labels = labels.astype("int32")
-    latent_dim = generator.inputs[0].shape[-1]
-    latents = np.random.default_rng(seed).standard_normal((num, latent_dim)).astype("float32")
+    latents = np.random.default_rng(seed).standard_normal((num, *latent_shape(generator))).astype("float32")
     progbar = keras.utils.Progbar(num, verbose=1 if verbose else 0, unit_name="image")
     batches = []
     for start in range(0, num, batch_size):

@@ -45,15 +45,31 @@ HELP = {
     "n_critic": "discriminator updates per generator update (alias --n-dis)",
     "replay_buffer": "keep this many past fakes; half of each D fake batch comes from them (0: off)",
     "diffaugment": "DiffAugment policy, e.g. color,translation,cutout ('' : off)",
+    "unet_width": "diffusion: channels of the UNet's first level",
+    "unet_mults": "diffusion: channel multiplier of each UNet level, e.g. 1,2,2 (28x28 allows 3 levels)",
+    "unet_res_blocks": "diffusion: residual blocks per UNet level",
+    "attention_resolution": "diffusion: self-attention on feature maps of this size and smaller (0: none)",
+    "dropout": "diffusion: dropout in the UNet's residual blocks",
+    "timesteps": "diffusion: number of noise levels T",
+    "noise_schedule": "diffusion: linear (Ho et al. 2020) or cosine (Nichol & Dhariwal 2021)",
+    "prediction": "diffusion: the network predicts eps (the noise, L_simple) or v",
+    "label_dropout": "diffusion: probability of training without the label (for classifier-free guidance)",
+    "sampler": "diffusion: ddim or ddpm, for sample grids, --eval-every and the run's default sampler",
+    "sampling_steps": "diffusion: sampling steps (a subsequence of the T timesteps)",
+    "eta": "diffusion: DDIM noise (0: deterministic, 1: DDPM-like)",
+    "clip_x0": "diffusion: clip the predicted x_0 to [-1, 1] at every sampling step",
+    "guidance": "diffusion: classifier-free guidance weight w (0: plain conditional)",
+    "precision": "float32, mixed_float16 (GPUs) or mixed_bfloat16 (diffusion)",
     "batch_size": "images per discriminator update (each step uses n_critic batches)",
-    "lr_g": "generator learning rate (Adam)",
+    "lr_g": "generator learning rate (Adam); the diffusion network's",
     "lr_d": "discriminator learning rate (Adam)",
     "beta_1": "Adam beta_1 of both optimisers",
     "beta_2": "Adam beta_2 of both optimisers",
     "optimizer": "adam or adamw (decoupled weight decay)",
     "weight_decay": "AdamW weight decay",
     "clip_grad_norm": "clip each network's global gradient norm to this (default: no clipping)",
-    "ema_decay": "exponential moving average of the generator's weights, used for samples and the export (0: off)",
+    "ema_decay": "exponential moving average of the generator's (or diffusion network's) weights, used for "
+    "samples and the export (0: off)",
     "steps": "train until this many generator updates in total",
     "max_minutes": "stop cleanly after this many minutes of training (checkpoint and exports written)",
     "seed": "seed of Python, NumPy, Keras, the data order and the fixed sample latents",
@@ -73,6 +89,11 @@ GROUPS = {
         "d_conditioning", "num_classes", "aux_classifier",
     ),
     "objective": ("loss", "gp", "r1", "cr", "instance_noise", "n_critic", "diffaugment", "replay_buffer"),
+    "diffusion": (
+        "unet_width", "unet_mults", "unet_res_blocks", "attention_resolution", "dropout", "timesteps",
+        "noise_schedule", "prediction", "label_dropout", "sampler", "sampling_steps", "eta", "clip_x0", "guidance",
+        "precision",
+    ),
     "optimisation": (
         "batch_size", "lr_g", "lr_d", "beta_1", "beta_2", "optimizer", "weight_decay", "clip_grad_norm",
         "ema_decay", "steps", "max_minutes", "seed",
@@ -99,7 +120,8 @@ def _flag_type(field: dataclasses.Field):
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="python -m gans_keras.train",
-        description="Train a GAN. Settings come from the model's defaults, then --config, then flags.",
+        description="Train a GAN or a diffusion model. Settings come from the model's defaults, then --config, "
+        "then flags.",
     )
     parser.add_argument("--out", type=Path, help="run directory (default: runs/MODEL-DATASET-TIME)")
     parser.add_argument("--resume", action="store_true", help="continue the run in --out from its newest checkpoint")

@@ -63,7 +63,7 @@ def train(config: TrainConfig, out: str | Path, resume: bool = False, verbose: b
         # One row per class (the first 10 classes), 10 samples each.
         grid_labels = np.repeat(np.arange(min(config.num_classes, 10)), 10).astype("int32")
     grid_size = GRID_SIZE if grid_labels is None else len(grid_labels)
-    latents = np.random.default_rng(config.seed).standard_normal((grid_size, config.latent_dim))
+    latents = np.random.default_rng(config.seed).standard_normal((grid_size, *model.latent_shape))
     monitor = TrainingMonitor(
         config.steps,
         images_per_step=config.batch_size * config.n_critic,

@@ -1,6 +1,7 @@
 import json
 
 import numpy as np
+import pytest
 from PIL import Image
 
 from gans_keras.sample import main
@@ -51,3 +52,50 @@ def test_conditional_run_samples_by_class(tmp_path):
 def test_class_on_unconditional_run(trained_run, capsys):
     assert main(["--run", str(trained_run), "--num", "5", "--class", "1"]) == 2
     assert "unconditional" in capsys.readouterr().err
+
+
+@pytest.fixture(scope="module")
+def diffusion_run(tmp_path_factory):
+    from gans_keras.train import main as train_main
+    from tests.test_train import DIFFUSION_TINY
+
+    run = tmp_path_factory.mktemp("runs") / "diffusion"
+    assert train_main(DIFFUSION_TINY + ["--steps", "2", "--out", str(run)]) == 0
+    return run
+
+
+def test_diffusion_run_samples_with_its_default_sampler(diffusion_run, tmp_path):
+    out = tmp_path / "d.npz"
+    assert main(["--run", str(diffusion_run), "--num", "20", "--out", str(out)]) == 0
+    with np.load(out) as data:
+        assert data["images"].shape == (20, 28, 28, 1) and data["images"].dtype == np.uint8
+        np.testing.assert_array_equal(np.bincount(data["labels"]), [2] * 10)
+
+
+def test_diffusion_sampler_flags_and_stats(diffusion_run, tmp_path):
+    out, stats = tmp_path / "g.npz", tmp_path / "stats.json"
+    argv = ["--run", str(diffusion_run), "--num", "6", "--out", str(out), "--sampler", "ddpm",
+            "--sampling-steps", "4", "--guidance", "1.5", "--class", "2", "--no-clip-x0", "--stats", str(stats)]
+    assert main(argv) == 0
+    with np.load(out) as data:
+        np.testing.assert_array_equal(data["labels"], 2)
+    recorded = json.loads(stats.read_text())
+    assert len(recorded["t"]) == 4 and recorded["t"][0] == 49 and recorded["t"][-1] == 0
+    assert stats.with_suffix(".png").exists()
+    # Same flags, same seed: the same images; DDIM instead: others.
+    assert main(argv[:-2] + ["--out", str(tmp_path / "again.npz")]) == 0
+    np.testing.assert_array_equal(np.load(out)["images"], np.load(tmp_path / "again.npz")["images"])
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["--sampling-steps", "51"], "sampling steps must be in [1, 50]"),
+    (["--sampler", "ddpm", "--eta", "-1"], "eta must be >= 0"),
+])
+def test_bad_diffusion_settings(diffusion_run, capsys, argv, message):
+    assert main(["--run", str(diffusion_run), "--num", "2"] + argv) == 2
+    assert message in capsys.readouterr().err
+
+
+def test_diffusion_flags_on_a_gan_run(trained_run, capsys):
+    assert main(["--run", str(trained_run), "--num", "2", "--sampler", "ddim"]) == 2
+    assert "not a diffusion run: --sampler" in capsys.readouterr().err

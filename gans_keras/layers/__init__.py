@@ -1,6 +1,7 @@
-"""Custom Keras layers, one a file, each serialisable."""
+"""Custom Keras layers, each serialisable."""
 
+from gans_keras.layers.diffusion import AttentionBlock, ResidualBlock, SinusoidalEmbedding
 from gans_keras.layers.minibatch_std import MinibatchStdDev
 from gans_keras.layers.resblocks import ResBlockDown, ResBlockUp
 
-__all__ = ["MinibatchStdDev", "ResBlockDown", "ResBlockUp"]
+__all__ = ["AttentionBlock", "MinibatchStdDev", "ResBlockDown", "ResBlockUp", "ResidualBlock", "SinusoidalEmbedding"]

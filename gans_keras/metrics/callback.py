@@ -40,12 +40,11 @@ class EvaluationCallback(keras.callbacks.Callback):
         self.history: list[dict] = []
 
     def on_train_begin(self, logs=None):
-        _, size, _, channels = self.model.generator.output_shape
+        _, size, _, channels = self.model.sampling_generator.output_shape
         self.extractor = get_extractor(self.backbone)
         self.reference = reference_features(self.extractor, self.dataset, "test", self.num_samples, size, channels)
-        latent_dim = self.model.generator.input_shape[-1]
         rng = np.random.default_rng(self.seed)
-        self.latents = rng.standard_normal((self.num_samples, latent_dim)).astype("float32")
+        self.latents = rng.standard_normal((self.num_samples, *self.model.latent_shape)).astype("float32")
 
     def evaluate(self) -> dict:
         inputs = self.latents

@@ -117,6 +117,10 @@ class GAN(keras.Model):
         return self.g_optimizer.iterations
 
     @property
+    def latent_shape(self) -> tuple[int, ...]:
+        return (self.latent_dim,)
+
+    @property
     def sampling_generator(self) -> keras.Model:
         """The generator that samples and exports use: the EMA copy when there is one."""
         return self.ema_generator if self.ema_generator is not None else self.generator

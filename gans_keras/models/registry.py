@@ -10,8 +10,11 @@ import keras
 from gans_keras.augment import DiffAugment
 from gans_keras.config import TrainConfig
 from gans_keras.losses import ConsistencyPenalty, GradientPenalty, R1Penalty
+from gans_keras.models.diffusion import Diffusion
 from gans_keras.models.gan import GAN
 from gans_keras.networks import dcgan, resnet
+from gans_keras.networks.unet import build_unet
+from gans_keras.schedules import NoiseSchedule
 
 
 @dataclass(frozen=True)
@@ -82,6 +85,47 @@ def build_gan(config: TrainConfig, image_size: int, channels: int) -> GAN:
     return model
 
 
+def build_diffusion(config: TrainConfig, image_size: int, channels: int) -> Diffusion:
+    """The UNet denoiser, its schedule and optimiser, in `config.precision`."""
+    if config.n_critic != 1:
+        raise ValueError(f"n_critic ({config.n_critic}) is a GAN setting: diffusion takes one update a step")
+    previous = keras.config.dtype_policy()
+    keras.config.set_dtype_policy(config.precision)
+    try:
+        network = build_unet(
+            image_size,
+            channels,
+            width=config.unet_width,
+            channel_mults=[int(m) for m in config.unet_mults.split(",")],
+            res_blocks=config.unet_res_blocks,
+            attention_resolution=config.attention_resolution,
+            dropout=config.dropout,
+            num_classes=config.num_classes,
+        )
+        model = Diffusion(
+            network,
+            NoiseSchedule(config.noise_schedule, config.timesteps),
+            prediction=config.prediction,
+            ema_decay=config.ema_decay,
+            num_classes=config.num_classes,
+            label_dropout=config.label_dropout,
+            seed=config.seed,
+            sampler_options=sampler_options(config),
+        )
+        # Under mixed_float16, compile wraps the optimiser in a LossScaleOptimizer.
+        model.compile(optimizer=keras.optimizers.Adam(
+            config.lr_g, beta_1=config.beta_1, beta_2=config.beta_2, global_clipnorm=config.clip_grad_norm
+        ))
+    finally:
+        keras.config.set_dtype_policy(previous)
+    return model
+
+
+def sampler_options(config: TrainConfig) -> dict:
+    return dict(sampler=config.sampler, steps=config.sampling_steps, eta=config.eta, clip_x0=config.clip_x0,
+                guidance=config.guidance, seed=config.seed)
+
+
 MODELS = {
     "dcgan": ModelSpec(
         build=build_gan,
@@ -110,6 +154,14 @@ MODELS = {
         defaults=dict(
             loss="wasserstein", gp=10.0, n_critic=5, lr_g=1e-4, lr_d=1e-4, beta_1=0.0, beta_2=0.9
         ),
+    ),
+    "diffusion": ModelSpec(
+        build=build_diffusion,
+        description="class-conditional DDPM (Ho et al. 2020): UNet predicting the noise, T 1000, linear "
+        "schedule, EMA 0.999, label dropout 0.1 for classifier-free guidance, Adam(5e-4), gradient norm "
+        "clipped to 1; sampled by DDIM (Song et al. 2020) or DDPM",
+        defaults=dict(lr_g=5e-4, beta_1=0.9, beta_2=0.999, ema_decay=0.999, clip_grad_norm=1.0),
+        conditional=True,
     ),
 }
 

@@ -1,0 +1,154 @@
+"""The diffusion UNet's layers: timestep embedding, residual block, attention block."""
+
+from __future__ import annotations
+
+import math
+
+import keras
+import tensorflow as tf
+
+
+@keras.saving.register_keras_serializable(package="gans_keras")
+class SinusoidalEmbedding(keras.layers.Layer):
+    """Timesteps (B,) -> (B, dim): [cos(t w_0), ..., cos(t w_{h-1}), sin(t w_0), ..., sin(t w_{h-1})]
+    with w_i = max_period^(-i / h), h = dim / 2 (the transformer position encoding as used by
+    Ho et al. 2020 and its successors).
+
+    Example:
+    >>> SinusoidalEmbedding(8)(keras.ops.zeros((2,))).numpy()[0]  # t = 0: cosines 1, sines 0
+    array([1., 1., 1., 1., 0., 0., 0., 0.], dtype=float32)
+    """
+
+    def __init__(self, dim: int, max_period: float = 10_000.0, **kwargs):
+        super().__init__(**kwargs)
+        if dim < 2 or dim % 2:
+            raise ValueError(f"dim must be even and >= 2, got {dim}")
+        self.dim = dim
+        self.max_period = max_period
+
+    def call(self, t):
+        half = self.dim // 2
+        frequencies = tf.exp(-math.log(self.max_period) * tf.range(half, dtype=tf.float32) / half)
+        angles = tf.reshape(tf.cast(t, tf.float32), [-1, 1]) * frequencies[None, :]
+        return tf.cast(tf.concat([tf.cos(angles), tf.sin(angles)], axis=-1), self.compute_dtype)
+
+    def compute_output_shape(self, input_shape):
+        return (input_shape[0], self.dim)
+
+    def get_config(self):
+        return {**super().get_config(), "dim": self.dim, "max_period": self.max_period}
+
+
+def _groups(channels: int, groups: int) -> int:
+    """The largest group count <= `groups` that divides `channels`."""
+    return max(g for g in range(1, min(groups, channels) + 1) if channels % g == 0)
+
+
+@keras.saving.register_keras_serializable(package="gans_keras")
+class ResidualBlock(keras.layers.Layer):
+    """[x (B, H, W, C_in), emb (B, E)] -> (B, H, W, channels).
+
+    GroupNorm, SiLU, 3x3 conv; plus a projection of the (time, class) embedding added to every
+    position; GroupNorm, SiLU, dropout, 3x3 conv initialised to zero; plus the input (through a
+    1x1 conv when the channel count changes). At initialisation the block is its shortcut.
+    """
+
+    def __init__(self, channels: int, dropout: float = 0.0, groups: int = 8, **kwargs):
+        super().__init__(**kwargs)
+        self.channels = channels
+        self.dropout_rate = dropout
+        self.groups = groups
+
+    def build(self, input_shape):
+        x_shape, emb_shape = input_shape
+        in_channels = x_shape[-1]
+        self.norm1 = keras.layers.GroupNormalization(_groups(in_channels, self.groups), name="norm1")
+        self.conv1 = keras.layers.Conv2D(self.channels, 3, padding="same", name="conv1")
+        self.emb_proj = keras.layers.Dense(self.channels, name="emb_proj")
+        self.norm2 = keras.layers.GroupNormalization(_groups(self.channels, self.groups), name="norm2")
+        self.dropout = keras.layers.Dropout(self.dropout_rate)
+        self.conv2 = keras.layers.Conv2D(self.channels, 3, padding="same", kernel_initializer="zeros", name="conv2")
+        self.skip = None if in_channels == self.channels else keras.layers.Conv2D(self.channels, 1, name="skip")
+        hidden_shape = (*x_shape[:-1], self.channels)
+        self.norm1.build(x_shape)
+        self.conv1.build(x_shape)
+        self.emb_proj.build(emb_shape)
+        self.norm2.build(hidden_shape)
+        self.conv2.build(hidden_shape)
+        if self.skip is not None:
+            self.skip.build(x_shape)
+
+    def call(self, inputs, training=False):
+        x, emb = inputs
+        h = self.conv1(keras.activations.silu(self.norm1(x)))
+        h = h + self.emb_proj(keras.activations.silu(emb))[:, None, None, :]
+        h = self.dropout(keras.activations.silu(self.norm2(h)), training=training)
+        h = self.conv2(h)
+        return h + (x if self.skip is None else self.skip(x))
+
+    def compute_output_shape(self, input_shape):
+        return (*input_shape[0][:-1], self.channels)
+
+    def get_config(self):
+        return {**super().get_config(), "channels": self.channels, "dropout": self.dropout_rate, "groups": self.groups}
+
+
+@keras.saving.register_keras_serializable(package="gans_keras")
+class AttentionBlock(keras.layers.Layer):
+    """x (B, H, W, C), or [x, context (B, L, D)] -> (B, H, W, C).
+
+    Multi-head self-attention over the H*W positions of the group-normalised features, then,
+    when a context sequence is given, cross-attention from the positions to the context (the
+    text conditioning of latent-diffusion models). Each is a residual branch whose output
+    projection starts at zero, so at initialisation the block is the identity.
+    """
+
+    def __init__(self, heads: int = 4, groups: int = 8, **kwargs):
+        super().__init__(**kwargs)
+        self.heads = heads
+        self.groups = groups
+
+    def build(self, input_shape):
+        cross = isinstance(input_shape, (list, tuple)) and isinstance(input_shape[0], (list, tuple))
+        x_shape = input_shape[0] if cross else input_shape
+        channels = x_shape[-1]
+        if channels % self.heads:
+            raise ValueError(f"attention heads ({self.heads}) must divide the channels ({channels})")
+        tokens_shape = (x_shape[0], None, channels)
+        self.norm = keras.layers.GroupNormalization(_groups(channels, self.groups), name="norm")
+        self.attention = keras.layers.MultiHeadAttention(self.heads, channels // self.heads, name="self_attention")
+        self.proj = keras.layers.Dense(channels, kernel_initializer="zeros", name="proj")
+        self.norm.build(x_shape)
+        self.attention.build(tokens_shape, tokens_shape)
+        self.proj.build(tokens_shape)
+        self.cross_attention = None
+        if cross:
+            context_shape = input_shape[1]
+            self.cross_norm = keras.layers.LayerNormalization(name="cross_norm")
+            self.cross_attention = keras.layers.MultiHeadAttention(
+                self.heads, channels // self.heads, name="cross_attention"
+            )
+            self.cross_proj = keras.layers.Dense(channels, kernel_initializer="zeros", name="cross_proj")
+            self.cross_norm.build(tokens_shape)
+            self.cross_attention.build(tokens_shape, context_shape)
+            self.cross_proj.build(tokens_shape)
+
+    def call(self, inputs):
+        x, context = (inputs[0], inputs[1]) if isinstance(inputs, (list, tuple)) else (inputs, None)
+        if (context is None) != (self.cross_attention is None):
+            raise ValueError("an AttentionBlock built with a context must be called with one, and only then")
+        height, width, channels = x.shape[1], x.shape[2], x.shape[3]
+        tokens = tf.reshape(x, [-1, height * width, channels])
+        h = tf.reshape(self.norm(x), [-1, height * width, channels])
+        tokens = tokens + self.proj(self.attention(h, h))
+        if context is not None:
+            h = self.cross_norm(tokens)
+            tokens = tokens + self.cross_proj(self.cross_attention(h, context))
+        return tf.reshape(tokens, [-1, height, width, channels])
+
+    def compute_output_shape(self, input_shape):
+        cross = isinstance(input_shape, (list, tuple)) and isinstance(input_shape[0], (list, tuple))
+        return tuple(input_shape[0] if cross else input_shape)
+
+    def get_config(self):
+        return {**super().get_config(), "heads": self.heads, "groups": self.groups}

@@ -1,0 +1,107 @@
+"""A denoising diffusion model trained as in DDPM (Ho et al. 2020)."""
+
+from __future__ import annotations
+
+import keras
+import tensorflow as tf
+
+from gans_keras.samplers import DiffusionSampler
+from gans_keras.schedules import NoiseSchedule
+
+
+class Diffusion(keras.Model):
+    """Trains `network` to predict the noise (L_simple, Ho et al. 2020) or v (Salimans & Ho 2022).
+
+    Each step draws t uniformly from {0, ..., T-1} and noise ~ N(0, I) per image, forms
+    x_t = sqrt(abar_t) x_0 + sqrt(1 - abar_t) noise and minimises the mean squared error of
+    the network's prediction. With `num_classes`, each label is replaced by the "no label"
+    index `num_classes` with probability `label_dropout`, so one network learns the
+    conditional and the unconditional model that classifier-free guidance combines.
+
+    Args:
+        network: [x_t, t (int32), (labels)] -> prediction shaped like x_t.
+        schedule: the noise schedule.
+        prediction: "eps" or "v".
+        ema_decay: when > 0, `ema_network` averages the weights and is what sampling uses.
+        num_classes: class-conditional network when set.
+        label_dropout: probability of training a sample without its label.
+        seed: seed of the timestep, noise and label-dropout stream.
+        sampler_options: defaults of `sampling_generator` (sampler, steps, eta, clip_x0, guidance).
+    """
+
+    def __init__(self, network: keras.Model, schedule: NoiseSchedule, prediction: str = "eps",
+                 ema_decay: float = 0.999, num_classes: int | None = None, label_dropout: float = 0.1,
+                 seed: int | None = None, sampler_options: dict | None = None, **kwargs):
+        super().__init__(**kwargs)
+        if prediction not in ("eps", "v"):
+            raise ValueError(f"prediction must be eps or v, got {prediction!r}")
+        if not 0.0 <= ema_decay < 1.0:
+            raise ValueError(f"ema_decay must be in [0, 1), got {ema_decay}")
+        if not 0.0 <= label_dropout <= 1.0:
+            raise ValueError(f"label_dropout must be in [0, 1], got {label_dropout}")
+        self.network = network
+        self.schedule = schedule
+        self.prediction = prediction
+        self.ema_decay = ema_decay
+        self.num_classes = num_classes
+        self.label_dropout = label_dropout
+        self.seed_generator = keras.random.SeedGenerator(seed)
+        self.sampler_options = dict(sampler_options or {})
+        self.ema_network = None
+        if ema_decay:
+            self.ema_network = keras.models.clone_model(network)
+            self.ema_network.set_weights(network.get_weights())
+        self.built = True
+
+    def compile(self, optimizer, **kwargs):
+        super().compile(optimizer=optimizer, **kwargs)
+        self.optimizer.build(self.network.trainable_variables)
+
+    @property
+    def optimizers(self) -> dict:
+        return {"optimizer": self.optimizer}
+
+    @property
+    def step(self):
+        """Optimizer updates so far (the unit of --steps)."""
+        return self.optimizer.iterations
+
+    @property
+    def latent_shape(self) -> tuple[int, ...]:
+        return tuple(self.network.inputs[0].shape[1:])
+
+    @property
+    def sampling_generator(self) -> DiffusionSampler:
+        """The sampler on the EMA network (or the network itself without EMA)."""
+        network = self.ema_network if self.ema_network is not None else self.network
+        return DiffusionSampler(network, self.schedule, self.prediction, self.num_classes, **self.sampler_options)
+
+    def call(self, inputs, training=False):
+        return self.network(inputs, training=training)
+
+    def train_step(self, data):
+        x0, labels, _ = keras.utils.unpack_x_y_sample_weight(data)
+        if self.num_classes is not None and labels is None:
+            raise ValueError("a class-conditional diffusion model needs (images, labels) batches")
+        x0 = tf.convert_to_tensor(x0)
+        batch = tf.shape(x0)[0]
+        t = keras.random.randint((batch,), 0, self.schedule.timesteps, seed=self.seed_generator)
+        noise = keras.random.normal(tf.shape(x0), seed=self.seed_generator)
+        x_t = self.schedule.q_sample(x0, t, noise)
+        inputs = [x_t, t]
+        if self.num_classes is not None:
+            dropped = keras.random.uniform((batch,), seed=self.seed_generator) < self.label_dropout
+            inputs.append(tf.where(dropped, self.num_classes, tf.cast(labels, tf.int32)))
+        target = noise if self.prediction == "eps" else self.schedule.v_target(x0, t, noise)
+        with tf.GradientTape() as tape:
+            prediction = tf.cast(self.network(inputs, training=True), tf.float32)
+            loss = tf.reduce_mean(tf.square(prediction - target))
+            scaled_loss = self.optimizer.scale_loss(loss)  # loss scaling under mixed_float16
+        variables = self.network.trainable_variables
+        grads = tape.gradient(scaled_loss, variables)
+        self.optimizer.apply(grads, variables)
+        if self.ema_network is not None:
+            for average, weight in zip(self.ema_network.weights, self.network.weights, strict=True):
+                average.assign(self.ema_decay * average + (1.0 - self.ema_decay) * tf.cast(weight, average.dtype))
+        grad_norm = tf.linalg.global_norm(grads) / tf.cast(self.optimizer.scale_loss(1.0), tf.float32)
+        return {"loss": loss, "grad_norm": grad_norm}

@@ -1,0 +1,93 @@
+"""The diffusion UNet (Ho et al. 2020, with the refinements of Nichol & Dhariwal 2021):
+residual blocks with GroupNorm and SiLU, a timestep (and class) embedding fed to every block,
+self-attention at low resolutions only, skip connections, a zero-initialised output conv."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import keras
+
+from gans_keras.layers.diffusion import AttentionBlock, ResidualBlock, SinusoidalEmbedding
+
+
+def build_unet(
+    image_size: int,
+    channels: int,
+    width: int = 32,
+    channel_mults: Sequence[int] = (1, 2, 2),
+    res_blocks: int = 2,
+    attention_resolution: int = 8,
+    dropout: float = 0.1,
+    heads: int = 4,
+    groups: int = 8,
+    num_classes: int | None = None,
+    context_dim: int | None = None,
+    name: str = "unet",
+) -> keras.Model:
+    """[x_t (B, S, S, C), t (B,) int32, (labels (B,) int32), (context (B, L, context_dim))] -> (B, S, S, C).
+
+    Level i works at S / 2^i with `width * channel_mults[i]` channels, so S must be divisible
+    by 2^(levels - 1): 28 with three levels (28, 14, 7), 32 or 64 with up to four.
+    `attention_resolution`: self-attention on feature maps of this size and smaller (0: none).
+    `num_classes`: a label embedding is added to the time embedding; label `num_classes` is the
+    "no label" of classifier-free guidance. `context_dim`: the attention blocks also
+    cross-attend to a context sequence.
+    """
+    levels = len(channel_mults)
+    if levels < 1 or image_size % 2 ** (levels - 1):
+        raise ValueError(
+            f"image size {image_size} is not divisible by 2^{levels - 1}, as {levels} UNet levels need: "
+            "change channel_mults or --image-size"
+        )
+    x_t = keras.Input((image_size, image_size, channels), name="x_t")
+    t = keras.Input((), dtype="int32", name="t")
+    inputs = [x_t, t]
+    embed_dim = 4 * width
+    emb = SinusoidalEmbedding(width, name="time_embedding")(t)
+    emb = keras.layers.Dense(embed_dim, activation="silu", name="time_mlp_1")(emb)
+    emb = keras.layers.Dense(embed_dim, name="time_mlp_2")(emb)
+    if num_classes is not None:
+        labels = keras.Input((), dtype="int32", name="labels")
+        inputs.append(labels)
+        label_embedding = keras.layers.Embedding(num_classes + 1, embed_dim, name="label_embedding")(labels)
+        emb = keras.layers.Add(name="time_plus_label")([emb, label_embedding])
+    context = None
+    if context_dim is not None:
+        context = keras.Input((None, context_dim), name="context")
+        inputs.append(context)
+
+    def attend(h):
+        return AttentionBlock(heads, groups)(h if context is None else [h, context])
+
+    h = keras.layers.Conv2D(width, 3, padding="same", name="stem")(x_t)
+    skips = [h]
+    for level, mult in enumerate(channel_mults):
+        size = image_size // 2**level
+        for _ in range(res_blocks):
+            h = ResidualBlock(width * mult, dropout, groups)([h, emb])
+            if size <= attention_resolution:
+                h = attend(h)
+            skips.append(h)
+        if level < levels - 1:
+            h = keras.layers.Conv2D(width * mult, 3, strides=2, padding="same", name=f"down_{level}")(h)
+            skips.append(h)
+    h = ResidualBlock(width * channel_mults[-1], dropout, groups)([h, emb])
+    if image_size // 2 ** (levels - 1) <= attention_resolution:
+        h = attend(h)
+    h = ResidualBlock(width * channel_mults[-1], dropout, groups)([h, emb])
+    for level in reversed(range(levels)):
+        size = image_size // 2**level
+        for _ in range(res_blocks + 1):
+            h = keras.layers.Concatenate()([h, skips.pop()])
+            h = ResidualBlock(width * channel_mults[level], dropout, groups)([h, emb])
+            if size <= attention_resolution:
+                h = attend(h)
+        if level > 0:
+            h = keras.layers.UpSampling2D(2, name=f"up_{level}")(h)
+            h = keras.layers.Conv2D(width * channel_mults[level], 3, padding="same", name=f"up_conv_{level}")(h)
+    h = keras.layers.GroupNormalization(min(groups, width), name="out_norm")(h)
+    h = keras.layers.Activation("silu")(h)
+    # Zero-initialised: the untrained network predicts 0; float32 output under mixed precision.
+    out = keras.layers.Conv2D(channels, 3, padding="same", kernel_initializer="zeros", dtype="float32", name="out")(h)
+    return keras.Model(inputs, out, name=name)

@@ -1,0 +1,100 @@
+import math
+
+import keras
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from gans_keras.layers import AttentionBlock, ResidualBlock, SinusoidalEmbedding
+
+
+def _round_trip(model, tmp_path):
+    path = tmp_path / "m.keras"
+    model.save(path)
+    return keras.saving.load_model(path)
+
+
+def test_timestep_embedding_values_at_known_t():
+    t = np.array([0, 1, 250, 999])
+    y = SinusoidalEmbedding(16)(t).numpy()
+    assert y.shape == (4, 16) and y.dtype == np.float32
+    np.testing.assert_array_equal(y[0], [1.0] * 8 + [0.0] * 8)
+    # Frequency i is 10000^(-i/8); check every entry against the formula.
+    frequencies = 10_000.0 ** (-np.arange(8) / 8)
+    for row, step in zip(y, t, strict=True):
+        np.testing.assert_allclose(row, np.concatenate([np.cos(step * frequencies), np.sin(step * frequencies)]),
+                                   atol=1e-4)
+    assert y[1, 0] == pytest.approx(math.cos(1.0)) and y[1, 8] == pytest.approx(math.sin(1.0))
+
+
+def test_timestep_embedding_needs_an_even_size():
+    with pytest.raises(ValueError, match="even"):
+        SinusoidalEmbedding(7)
+
+
+def test_residual_block_shapes_and_identity_at_init():
+    x, emb = tf.random.normal((2, 8, 8, 6)), tf.random.normal((2, 12))
+    same = ResidualBlock(6, dropout=0.1)
+    # The second conv starts at zero, so the block is its shortcut: here the identity.
+    np.testing.assert_allclose(same([x, emb]).numpy(), x.numpy(), atol=1e-6)
+    wider = ResidualBlock(10, groups=4)
+    y = wider([x, emb])
+    assert y.shape == (2, 8, 8, 10)
+    np.testing.assert_allclose(y.numpy(), wider.skip(x).numpy(), atol=1e-6)
+
+
+def test_residual_block_uses_the_embedding():
+    block = ResidualBlock(4, groups=2)
+    x = tf.random.normal((1, 4, 4, 4))
+    block([x, tf.zeros((1, 3))])
+    block.conv2.kernel.assign(tf.random.normal(block.conv2.kernel.shape))
+    assert not np.allclose(block([x, tf.zeros((1, 3))]).numpy(), block([x, tf.ones((1, 3))]).numpy())
+
+
+def test_attention_block_is_identity_at_init_and_mixes_positions_once_trained():
+    x = tf.random.normal((2, 4, 4, 8))
+    block = AttentionBlock(heads=2)
+    np.testing.assert_allclose(block(x).numpy(), x.numpy(), atol=1e-6)
+    block.proj.kernel.assign(tf.random.normal(block.proj.kernel.shape))
+    changed = x.numpy().copy()
+    changed[0, 0, 0] += 1.0  # one position of one image
+    delta = block(changed).numpy() - block(x).numpy()
+    assert np.abs(delta[0, 3, 3]).max() > 1e-4  # a far position sees it: attention is global
+    np.testing.assert_allclose(delta[1], 0.0, atol=1e-6)  # the other image does not
+
+
+def test_cross_attention_reads_the_context():
+    x = tf.random.normal((2, 4, 4, 8))
+    context = tf.random.normal((2, 5, 6))  # 5 random context vectors of size 6
+    block = AttentionBlock(heads=2)
+    y = block([x, context])
+    assert y.shape == x.shape
+    block.cross_proj.kernel.assign(tf.random.normal(block.cross_proj.kernel.shape))
+    other = block([x, tf.random.normal((2, 5, 6))]).numpy()
+    assert not np.allclose(block([x, context]).numpy(), other)
+    with pytest.raises(ValueError, match="context"):
+        block(x)
+
+
+def test_attention_heads_must_divide_channels():
+    with pytest.raises(ValueError, match="heads"):
+        AttentionBlock(heads=3)(tf.zeros((1, 2, 2, 8)))
+
+
+def test_layers_survive_a_keras_round_trip(tmp_path):
+    x_in = keras.Input((8, 8, 4))
+    t_in = keras.Input((), dtype="int32")
+    context_in = keras.Input((3, 5))
+    emb = SinusoidalEmbedding(6)(t_in)
+    h = ResidualBlock(8, dropout=0.2, groups=4)([x_in, emb])
+    h = AttentionBlock(heads=2, groups=4)([h, context_in])
+    model = keras.Model([x_in, t_in, context_in], h)
+    for layer in model.layers:  # non-zero output weights, so the check means something
+        for name in ("conv2", "proj", "cross_proj"):
+            if hasattr(layer, name):
+                getattr(layer, name).kernel.assign(tf.random.normal(getattr(layer, name).kernel.shape))
+    inputs = [tf.random.normal((2, 8, 8, 4)), tf.constant([3, 700]), tf.random.normal((2, 3, 5))]
+    loaded = _round_trip(model, tmp_path)
+    np.testing.assert_allclose(loaded(inputs).numpy(), model(inputs).numpy(), atol=1e-5)
+    block = next(layer for layer in loaded.layers if isinstance(layer, ResidualBlock))
+    assert (block.channels, block.dropout_rate, block.groups) == (8, 0.2, 4)

@@ -1,0 +1,79 @@
+import keras
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from gans_keras.config import make_config
+from gans_keras.data import load_arrays
+from gans_keras.models.registry import get_model
+
+TINY = {"model": "diffusion", "unet_width": 8, "unet_mults": "1,2", "timesteps": 100, "dropout": 0.0}
+
+
+def _batch(n=16):
+    images, labels = load_arrays("fashion_mnist", "train")
+    return images[:n].astype("float32") / 127.5 - 1.0, labels[:n].astype("int32")
+
+
+def test_tiny_model_overfits_one_batch():
+    model = get_model(make_config(TINY, {"lr_g": 2e-3, "num_classes": 10, "ema_decay": 0.0}), 28, 1)
+    images, labels = _batch()
+    data = tf.data.Dataset.from_tensors((images, labels)).repeat()
+    history = model.fit(data, steps_per_epoch=200, epochs=1, verbose=0, shuffle=False, callbacks=[LossRecorder()])
+    losses = np.array(history.model.recorded)
+    # Untrained, the zero output conv predicts eps = 0: MSE 1 against unit-variance noise.
+    assert losses[0] == pytest.approx(1.0, abs=0.1)
+    assert losses[-50:].mean() < 0.15
+
+
+class LossRecorder(keras.callbacks.Callback):
+    def on_train_begin(self, logs=None):
+        self.model.recorded = []
+
+    def on_train_batch_end(self, batch, logs=None):
+        self.model.recorded.append(float(logs["loss"]))
+
+
+@pytest.mark.parametrize("dropout, trained_rows", [(0.0, "classes"), (1.0, "null")])
+def test_label_dropout_trains_the_no_label_embedding(dropout, trained_rows):
+    model = get_model(make_config(TINY, {"num_classes": 10, "label_dropout": dropout, "ema_decay": 0.0}), 28, 1)
+    embedding = model.network.get_layer("label_embedding").embeddings
+    before = embedding.numpy().copy()
+    images, labels = _batch()
+    for _ in range(4):  # the zero-initialised convs pass no gradient back in the first steps
+        model.train_on_batch(images, labels)
+    changed = np.abs(embedding.numpy() - before).max(axis=1) > 0
+    if trained_rows == "null":
+        np.testing.assert_array_equal(changed, [False] * 10 + [True])
+    else:
+        assert not changed[10] and changed[np.unique(labels)].all()
+
+
+def test_ema_network_follows_the_weights():
+    model = get_model(make_config(TINY, {"num_classes": 10, "ema_decay": 0.9}), 28, 1)
+    before = [w.numpy().copy() for w in model.network.weights]
+    images, labels = _batch()
+    model.train_on_batch(images, labels)
+    for average, start, weight in zip(model.ema_network.weights, before, model.network.weights, strict=True):
+        np.testing.assert_allclose(average.numpy(), 0.9 * start + 0.1 * weight.numpy(), rtol=1e-5, atol=1e-7)
+    assert model.sampling_generator.network is model.ema_network
+
+
+@pytest.mark.parametrize("precision", ["mixed_bfloat16", "mixed_float16"])
+def test_mixed_precision_trains(precision):
+    model = get_model(make_config(TINY, {"num_classes": 10, "precision": precision, "prediction": "v"}), 28, 1)
+    assert keras.config.dtype_policy().name == "float32"  # the global policy is left as it was
+    assert model.network.get_layer("stem").compute_dtype == precision.removeprefix("mixed_")
+    images, labels = _batch()
+    for _ in range(2):
+        logs = model.train_on_batch(images, labels, return_dict=True)
+    assert np.isfinite(logs["loss"]) and np.isfinite(logs["grad_norm"])
+    if precision == "mixed_float16":
+        assert isinstance(model.optimizer, keras.optimizers.LossScaleOptimizer)
+    out = model.network([tf.constant(images[:2]), tf.constant([3, 4]), tf.constant([1, 2])])
+    assert out.dtype == tf.float32
+
+
+def test_gan_settings_are_refused():
+    with pytest.raises(ValueError, match="n_critic"):
+        get_model(make_config(TINY, {"num_classes": 10, "n_critic": 2}), 28, 1)

@@ -1,0 +1,47 @@
+import keras
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from gans_keras.layers import AttentionBlock
+from gans_keras.networks.unet import build_unet
+
+
+@pytest.mark.parametrize("size, mults", [(28, (1, 2, 2)), (32, (1, 2, 2, 2)), (64, (1, 1, 2, 2))])
+def test_output_matches_input_shape_and_starts_at_zero(size, mults):
+    unet = build_unet(size, 3, width=8, channel_mults=mults, res_blocks=1)
+    x = tf.random.normal((2, size, size, 3))
+    y = unet([x, tf.constant([0, 999])])
+    assert y.shape == x.shape and y.dtype == tf.float32
+    np.testing.assert_array_equal(y.numpy(), 0.0)  # zero-initialised output conv
+
+
+def test_attention_only_at_low_resolutions():
+    unet = build_unet(32, 1, width=8, channel_mults=(1, 2, 2, 2), res_blocks=1, attention_resolution=8)
+    sizes = {layer.output.shape[1] for layer in unet.layers if isinstance(layer, AttentionBlock)}
+    assert sizes == {8, 4}
+    none = build_unet(32, 1, width=8, channel_mults=(1, 2), res_blocks=1, attention_resolution=0)
+    assert not [layer for layer in none.layers if isinstance(layer, AttentionBlock)]
+
+
+def test_image_size_must_fit_the_levels():
+    with pytest.raises(ValueError, match="not divisible"):
+        build_unet(28, 1, channel_mults=(1, 2, 2, 2))
+
+
+def test_class_and_context_conditioning_change_the_output(tmp_path):
+    unet = build_unet(28, 1, width=8, channel_mults=(1, 2), res_blocks=1, num_classes=10, context_dim=6,
+                      attention_resolution=14)
+    assert unet.get_layer("label_embedding").input_dim == 11  # 10 classes + "no label"
+    for weight in unet.weights:  # random weights everywhere, zero-initialised ones included
+        weight.assign(tf.random.normal(weight.shape, stddev=0.1))
+    x, t = tf.random.normal((2, 28, 28, 1)), tf.constant([10, 10])
+    context = tf.random.normal((2, 4, 6))
+    base = unet([x, t, tf.constant([1, 1]), context]).numpy()
+    assert not np.allclose(base, unet([x, t, tf.constant([2, 2]), context]).numpy())
+    assert not np.allclose(base, unet([x, t, tf.constant([1, 1]), tf.random.normal((2, 4, 6))]).numpy())
+    assert not np.allclose(base, unet([x, tf.constant([500, 500]), tf.constant([1, 1]), context]).numpy())
+    path = tmp_path / "unet.keras"
+    unet.save(path)
+    loaded = keras.saving.load_model(path)
+    np.testing.assert_allclose(loaded([x, t, tf.constant([1, 1]), context]).numpy(), base, atol=1e-5)

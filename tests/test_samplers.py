@@ -1,0 +1,116 @@
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from gans_keras.networks.unet import build_unet
+from gans_keras.samplers import DiffusionSampler, plot_sampling_stats, sampling_timesteps
+from gans_keras.schedules import NoiseSchedule
+
+T = 50
+
+
+def _network(num_classes=None, random_weights=True):
+    unet = build_unet(8, 1, width=8, channel_mults=(1, 2), res_blocks=1, attention_resolution=4,
+                      num_classes=num_classes)
+    if random_weights:  # a network that predicts something, the zero-initialised convs included
+        rng = np.random.default_rng(0)
+        for weight in unet.weights:
+            weight.assign(rng.normal(0, 0.2, weight.shape).astype("float32"))
+    return unet
+
+
+@pytest.fixture(scope="module")
+def noise():
+    return np.random.default_rng(1).standard_normal((4, 8, 8, 1)).astype("float32")
+
+
+def test_sampling_timesteps_cover_the_range_descending():
+    steps = sampling_timesteps(1000, 50)
+    assert len(steps) == 50 and steps[0] == 999 and steps[-1] == 0
+    assert np.all(np.diff(steps) < 0)
+    np.testing.assert_array_equal(sampling_timesteps(10, 10), np.arange(10)[::-1])
+    with pytest.raises(ValueError, match="sampling steps"):
+        sampling_timesteps(10, 11)
+
+
+def test_ddim_with_eta_0_is_deterministic(noise):
+    sampler = DiffusionSampler(_network(), NoiseSchedule("linear", T), sampler="ddim", steps=10, eta=0.0)
+    a = sampler.generate(noise, seed=1)
+    b = sampler.generate(noise, seed=2)
+    np.testing.assert_array_equal(a, b)
+    noisy = sampler.configure(eta=1.0)
+    assert not np.allclose(noisy.generate(noise, seed=1), noisy.generate(noise, seed=2))
+
+
+@pytest.mark.parametrize("clip", [True, False])
+def test_ddim_eta_1_over_all_steps_follows_the_ddpm_posterior(noise, clip):
+    network, schedule = _network(), NoiseSchedule("cosine", T)
+    ddpm = DiffusionSampler(network, schedule, sampler="ddpm", steps=T, clip_x0=clip).generate(noise, seed=5)
+    ddim = DiffusionSampler(network, schedule, sampler="ddim", steps=T, eta=1.0, clip_x0=clip).generate(noise, seed=5)
+    np.testing.assert_allclose(ddim, ddpm, rtol=1e-4, atol=1e-4)
+    # and it is a different path from deterministic DDIM
+    ddim0 = DiffusionSampler(network, schedule, sampler="ddim", steps=T, eta=0.0, clip_x0=clip).generate(noise)
+    assert not np.allclose(ddim0, ddpm, atol=1e-2)
+
+
+def test_zero_noise_prediction_explodes_without_clipping_and_not_with_it(noise):
+    # eps = 0 everywhere (the untrained, zero-initialised UNet): each DDIM step rescales x_t by
+    # sqrt(abar_prev / abar_t), so x_0 = x_T / sqrt(abar_{T-1}): the over-exposed images.
+    schedule = NoiseSchedule("linear", T)
+    sampler = DiffusionSampler(_network(random_weights=False), schedule, steps=10, clip_x0=False)
+    unclipped = sampler.generate(noise)
+    np.testing.assert_allclose(unclipped, noise / np.sqrt(schedule.alpha_bars[-1]), rtol=1e-5)
+    assert np.abs(unclipped).max() > 10
+    assert sampler.stats["x0_max"][0] == pytest.approx(noise.max() / np.sqrt(schedule.alpha_bars[-1]), rel=1e-5)
+    clipped = sampler.configure(clip_x0=True).generate(noise)
+    assert np.abs(clipped).max() <= 1.0 + 1e-6
+    assert len(sampler.stats["t"]) == 10 and sampler.stats["t"][0] == T - 1
+    assert set(sampler.stats) == {"t", "x_min", "x_max", "x_std", "x0_min", "x0_max", "x0_std"}
+
+
+def test_guidance_0_equals_the_conditional_prediction(noise):
+    network = _network(num_classes=3)
+    sampler = DiffusionSampler(network, NoiseSchedule("linear", T), num_classes=3, guidance=0.0)
+    labels = np.array([0, 1, 2, 1], np.int32)
+    t = np.full(4, 20, np.int32)
+    conditional = network([noise, t, labels]).numpy()
+    np.testing.assert_allclose(sampler.predict_eps(noise, 20, labels), conditional, rtol=1e-5, atol=1e-6)
+    unconditional = network([noise, t, np.full(4, 3, np.int32)]).numpy()
+    guided = sampler.configure(guidance=2.0).predict_eps(noise, 20, labels)
+    np.testing.assert_allclose(guided, 3 * conditional - 2 * unconditional, rtol=1e-4, atol=1e-5)
+
+
+def test_v_prediction_is_turned_into_eps(noise):
+    schedule = NoiseSchedule("linear", T)
+    sampler = DiffusionSampler(_network(random_weights=False), schedule, prediction="v")
+    # v = 0 means eps = sqrt(1 - abar_t) x_t.
+    np.testing.assert_allclose(sampler.predict_eps(noise, 30, None), np.sqrt(1 - schedule.alpha_bars[30]) * noise,
+                               rtol=1e-6)
+
+
+def test_bad_settings_raise(noise):
+    network, schedule = _network(), NoiseSchedule("linear", T)
+    with pytest.raises(ValueError, match="guidance needs"):
+        DiffusionSampler(network, schedule, guidance=1.0)
+    with pytest.raises(ValueError, match="unknown sampler"):
+        DiffusionSampler(network, schedule, sampler="euler")
+    with pytest.raises(ValueError, match="takes no labels"):
+        DiffusionSampler(network, schedule).generate(noise, labels=np.zeros(4, np.int32))
+    with pytest.raises(ValueError, match="needs labels"):
+        DiffusionSampler(_network(num_classes=2), schedule, num_classes=2).generate(noise)
+
+
+def test_call_and_predict_give_fresh_reproducible_noise(noise, tmp_path):
+    network, schedule = _network(), NoiseSchedule("linear", T)
+
+    def images():
+        return DiffusionSampler(network, schedule, sampler="ddpm", steps=5).predict(tf.constant(noise), batch_size=2)
+
+    first = images()
+    assert first.shape == noise.shape
+    np.testing.assert_array_equal(first, images())
+    assert not np.allclose(first[:2], first[2:])
+    sampler = DiffusionSampler(network, schedule, steps=5)
+    sampler.generate(noise)
+    plot_sampling_stats(sampler.stats, tmp_path / "stats.png")
+    assert (tmp_path / "stats.png").stat().st_size > 0
