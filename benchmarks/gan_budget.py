@@ -1,5 +1,5 @@
-"""A GAN trained for a fixed wall-clock budget: train, sample 10k images, score them with the
-shipped Fashion-MNIST classifier, record steps, images/s, scores and files.
+"""A GAN or diffusion model trained for a fixed wall-clock budget: train, sample 10k images,
+score them with the shipped Fashion-MNIST classifier, record steps, images/s, scores and files.
 
     python benchmarks/gan_budget.py --name wgan_demo_default      # the `make demo` configuration
     python benchmarks/gan_budget.py --config benchmarks/configs/dcgan_fashion_mnist_15min.json --name dcgan_15min
@@ -8,6 +8,12 @@ shipped Fashion-MNIST classifier, record steps, images/s, scores and files.
 
 --continue-from copies a finished run and resumes the copy for `max_minutes` more, so a longer
 budget reuses the shorter run's minutes; `minutes_total` in the results adds them up.
+
+Diffusion runs score each sampler of --samplers SAMPLER:STEPS[:IMAGES],... (the first is the
+headline, its images go to samples.npz) and time it:
+
+    python benchmarks/gan_budget.py --config benchmarks/configs/diffusion_fashion_mnist_15min.json \
+        --name diffusion_15min --samplers ddim:50,ddim:10,ddim:20,ddim:100,ddpm:1000:100,ddim:50:100
 
 Writes benchmarks/results/<name>.json and copies the final sample grid to
 markdown_img/<name>.png. (Until the metrics existed this script was benchmarks/wgan_demo.py,
@@ -23,6 +29,7 @@ import platform
 import shlex
 import shutil
 import sys
+import time
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -46,6 +53,36 @@ def parse_setting(text: str) -> tuple[str, object]:
     return key, json.loads(value)
 
 
+def parse_samplers(text: str) -> list[tuple[str, int, int | None]]:
+    """"ddim:50,ddpm:1000:200" -> [("ddim", 50, None), ("ddpm", 1000, 200)]."""
+    specs = []
+    for item in text.split(","):
+        parts = item.split(":")
+        if len(parts) not in (2, 3) or parts[0] not in ("ddim", "ddpm"):
+            raise argparse.ArgumentTypeError(f"{item!r} is not SAMPLER:STEPS[:IMAGES] with SAMPLER ddim or ddpm")
+        specs.append((parts[0], int(parts[1]), int(parts[2]) if len(parts) == 3 else None))
+    return specs
+
+
+def score_samplers(generator, specs, num_samples: int, config) -> dict:
+    """Per sampler: images, seconds per 1000 images (batches of 500) and classifier scores."""
+    results = {}
+    for sampler, steps, images in specs:
+        generator.configure(sampler=sampler, steps=steps)
+        num = images or num_samples
+        started = time.perf_counter()
+        samples = sample(generator, num, seed=config.seed)
+        seconds = time.perf_counter() - started
+        print(f"{sampler}-{steps}: {num} images in {seconds:.1f} s", flush=True)
+        results[f"{sampler}-{steps}" + (f"-{images}img" if images else "")] = {
+            "sampler": sampler, "steps": steps, "images": num,
+            "seconds_per_1000_images": round(seconds / num * 1000, 1),
+            BACKBONE: evaluate_images(samples, config.dataset, backbone=BACKBONE, num=num),
+            "samples": samples,
+        }
+    return results
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] + " " + __doc__.splitlines()[1])
     parser.add_argument("--config", type=Path, default=ROOT / "benchmarks/configs/wgan_fashion_mnist_demo.json")
@@ -56,6 +93,8 @@ def main() -> int:
     parser.add_argument("--num-samples", type=int, default=10_000)
     parser.add_argument("--continue-from", type=Path, metavar="RUN",
                         help="copy this finished run (its config.json replaces --config) and train the copy further")
+    parser.add_argument("--samplers", type=parse_samplers, metavar="SAMPLER:STEPS[:IMAGES],...",
+                        help="diffusion runs: score each sampler (IMAGES: fewer than --num-samples, for slow ones)")
     args = parser.parse_args()
 
     base = args.continue_from / "config.json" if args.continue_from else args.config
@@ -70,9 +109,18 @@ def main() -> int:
     summary = train(config, out, resume=args.continue_from is not None)
     summary["minutes_total"] = round(minutes_before + summary["train_minutes_this_session"], 2)
     write_json(out / "summary.json", summary)
-    images = sample(load_generator(out), args.num_samples, seed=config.seed)
+    generator = load_generator(out)
+    samplers = {}
+    if args.samplers:
+        samplers = score_samplers(generator, args.samplers, args.num_samples, config)
+        headline = samplers[next(iter(samplers))]
+        images, scores = headline["samples"], headline[BACKBONE]
+        for record in samplers.values():
+            del record["samples"]
+    else:
+        images = sample(generator, args.num_samples, seed=config.seed)
+        scores = evaluate_images(images, config.dataset, backbone=BACKBONE, num=args.num_samples)
     samples_path, _ = write_samples(images, out / "samples.npz")
-    scores = evaluate_images(images, config.dataset, backbone=BACKBONE, num=args.num_samples)
 
     grid = ROOT / "markdown_img" / f"{args.name}.png"
     shutil.copyfile(out / summary["sample_grid"], grid)
@@ -92,6 +140,7 @@ def main() -> int:
         "continued_from": str(args.continue_from) if args.continue_from else None,
         "samples": {"npz": str(samples_path), "count": len(images), "grid_in_repo": str(grid.relative_to(ROOT))},
         BACKBONE: scores,
+        **({"samplers": samplers} if samplers else {}),
     }
     results = ROOT / "benchmarks" / "results" / f"{args.name}.json"
     write_json(results, result)

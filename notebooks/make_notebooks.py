@@ -191,18 +191,205 @@ Image.open(RUNS / "diffaugment.png")"""),
     ], metadata={"kernelspec": {"name": "python3", "display_name": "Python 3"}})
 
 
+def diffusion_notebook() -> nbformat.NotebookNode:
+    setup = SETUP.replace("MINUTES = 3", "MINUTES = 4").replace(
+        "EVAL_IMAGES = 300 if SMOKE else 10_000", "EVAL_IMAGES = 200 if SMOKE else 500"
+    ) + """
+# Smoke mode: a tiny UNet with T = 100, so every sampler below still runs.
+SMOKE_SETTINGS = {"unet_width": 8, "timesteps": 100, "sampling_steps": 5} if SMOKE else {}
+SAMPLING_STEPS = (2, 5, 100) if SMOKE else (10, 20, 50, 100, 1000)
+EVAL_STEPS = 5 if SMOKE else 50"""
+    cells = [
+        new_markdown_cell("""\
+# Diffusion on Fashion-MNIST: DDPM training, DDPM and DDIM sampling
+
+A denoising diffusion model (Ho et al. 2020) learns to undo a fixed forward process that adds
+Gaussian noise over T = 1000 steps: x_t = sqrt(abar_t) x_0 + sqrt(1 - abar_t) eps. A UNet
+eps_theta(x_t, t, y) is trained to predict the noise eps (the "L_simple" mean squared error);
+sampling starts from pure noise and removes it step by step, either with the ancestral DDPM
+sampler (all 1000 steps) or with DDIM (Song et al. 2020), which can skip steps.
+
+This notebook answers the questions the project started with: should samples be clipped to
+[-1, 1], should the model end in tanh, where does attention go, and why do pixel values blow up
+towards the end of sampling, giving over-exposed or single-colour images?"""),
+        new_code_cell(setup, metadata={"tags": ["parameters"]}),
+        new_markdown_cell("""\
+## The forward process
+
+Eight test images (rows) noised to t = 0, 50, 100, 250, 500, 750, 999 (columns), under the
+linear schedule (first grid) and the cosine schedule (second), with the same noise."""),
+        new_code_cell("""\
+import time
+
+import matplotlib.pyplot as plt
+import numpy as np
+
+from gans_keras.data import load_arrays
+from gans_keras.samplers import plot_sampling_stats
+from gans_keras.schedules import NoiseSchedule
+from gans_keras.viz import save_grid, to_uint8
+
+test_images, test_labels = load_arrays("fashion_mnist", "test")
+x0 = test_images[:8].astype("float32") / 127.5 - 1.0
+shown_t = [0, 50, 100, 250, 500, 750, 999]
+noise = np.random.default_rng(0).standard_normal(x0.shape).astype("float32")
+for kind in ("linear", "cosine"):
+    schedule = NoiseSchedule(kind)
+    noised = np.stack([schedule.q_sample(x0, np.full(8, t), noise).numpy() for t in shown_t], axis=1)
+    save_grid(to_uint8(noised.reshape(-1, 28, 28, 1)), RUNS / f"forward_{kind}.png", columns=len(shown_t), scale=2)
+    print(kind)
+    display(Image.open(RUNS / f"forward_{kind}.png"))"""),
+        new_markdown_cell("""\
+## The schedules compared
+
+abar_t is the fraction of the signal's variance left at step t; the signal-to-noise ratio is
+abar_t / (1 - abar_t). The linear schedule (Ho et al.) destroys the image early: its last few
+hundred steps are almost pure noise, and the model spends its capacity there. The cosine
+schedule (Nichol & Dhariwal 2021) spreads the destruction evenly in log-SNR."""),
+        new_code_cell("""\
+figure, axes = plt.subplots(1, 2, figsize=(10, 3))
+for kind in ("linear", "cosine"):
+    schedule = NoiseSchedule(kind)
+    axes[0].plot(schedule.alpha_bars, label=kind)
+    axes[1].plot(np.log(schedule.alpha_bars / (1 - schedule.alpha_bars)), label=kind)
+axes[0].set_title("abar_t"); axes[1].set_title("log SNR"); axes[0].set_xlabel("t"); axes[1].set_xlabel("t")
+axes[0].legend();"""),
+        new_markdown_cell("""\
+## The UNet
+
+Residual blocks with GroupNorm and SiLU; the sinusoidal timestep embedding goes through an MLP,
+the class embedding is added to it, and the sum enters every residual block. Two levels of
+downsampling (28, 14, 7). **Where attention goes:** self-attention costs (H W)^2 per head, so
+only at the 7x7 level (49 positions) and in the middle block (`--attention-resolution 8`); at
+28x28 it would attend over 784 positions for little gain on images this small (Ho et al. use
+it at 16x16 only). The output convolution starts at zero, so the untrained model predicts
+eps = 0."""),
+        new_code_cell("""\
+config = gk.make_config({
+    "model": "diffusion", "max_minutes": MINUTES, "steps": 20 if SMOKE else 1_000_000,
+    "sample_every": 10 if SMOKE else 1000, "checkpoint_every": 20 if SMOKE else 500, "num_classes": 10,
+    **SMOKE_SETTINGS,
+})
+model = gk.get_model(config, image_size=28, channels=1)
+print(f"{model.network.count_params():,} parameters")
+display(architecture_plot(model.network, scale_xy=1, max_z=40))
+config"""),
+        new_markdown_cell("""\
+## Training
+
+`gk.train` is what `python -m gans_keras.train --model diffusion` runs: the EMA network (decay
+0.999, with warm-up) is checkpointed with the rest and used for every sample below."""),
+        new_code_cell("""\
+out = RUNS / f"diffusion-{datetime.now():%Y%m%d-%H%M%S}"
+summary = gk.train(config, out, verbose=False)
+{key: summary[key] for key in ("steps", "stopped_by", "images_per_second", "final_logs")}"""),
+        new_code_cell('plot_curves(out, tags=("loss", "grad_norm"));'),
+        new_markdown_cell("""\
+## DDIM at 10 to 1000 steps, and DDPM
+
+The same starting noise and labels (one column per class) for each sampler, a row each:
+deterministic DDIM (eta = 0) at each number of steps, then ancestral DDPM over all steps.
+DDIM keeps the same image as the steps change, which is what makes it a good fast sampler."""),
+        new_code_cell("""\
+sampler = gk.load_generator(out)
+start_noise = np.random.default_rng(1).standard_normal((10, 28, 28, 1)).astype("float32")
+classes = np.arange(10)
+rows, seconds = [], {}
+for name, steps in [("ddim", n) for n in SAMPLING_STEPS] + [("ddpm", SAMPLING_STEPS[-1])]:
+    sampler.configure(sampler=name, steps=steps)
+    started = time.perf_counter()
+    rows.append(sampler.generate(start_noise, classes))
+    seconds[f"{name}-{steps}"] = round(time.perf_counter() - started, 1)
+save_grid(to_uint8(np.concatenate(rows)), RUNS / "samplers.png", columns=10, scale=2)
+print("seconds for 10 images:", seconds)
+Image.open(RUNS / "samplers.png")"""),
+        new_markdown_cell("""\
+## Classifier-free guidance
+
+One network learnt both p(x | y) and p(x) (labels were dropped 10% of the time). Guidance
+extrapolates from the unconditional towards the conditional prediction,
+eps = (1 + w) eps(x, y) - w eps(x): w = 0 is plain conditional sampling, larger w gives more
+typical, less varied images. One row per class, DDIM-50, w = 0, 1 and 3."""),
+        new_code_cell("""\
+grid_labels = np.repeat(np.arange(10), 5)
+for w in (0.0, 1.0, 3.0):
+    sampler.configure(sampler="ddim", steps=EVAL_STEPS, guidance=w)
+    guided = gk.sample(sampler, len(grid_labels), labels=grid_labels, verbose=False)
+    save_grid(guided, RUNS / f"guidance_{w}.png", columns=5, scale=2)
+    print(f"w = {w}")
+    display(Image.open(RUNS / f"guidance_{w}.png"))"""),
+        new_markdown_cell("""\
+## Why values explode, and clipping x_0
+
+Each step estimates the clean image, x0_hat = (x_t - sqrt(1 - abar_t) eps_hat) / sqrt(abar_t).
+Early in sampling sqrt(abar_t) is tiny (0.006 at t = 999 for the linear schedule), so any
+error in eps_hat is multiplied by up to ~160: x0_hat leaves [-1, 1] by far. The samplers then
+mix that estimate into x_{t-1}; without a correction the excess survives to the end and shows
+as over-exposed, saturated or single-colour images. Clipping x0_hat to [-1, 1] at every step
+(what Ho et al.'s code does, and this package's default; `--no-clip-x0` turns it off) keeps
+the chain in the data range. Below: DDPM with and without clipping from the same noise, and
+the per-step statistics of x_t and of x0_hat before clipping."""),
+        new_code_cell("""\
+sampler.configure(sampler="ddpm", steps=SAMPLING_STEPS[-1], guidance=0.0)
+for clip in (True, False):
+    final = sampler.configure(clip_x0=clip).generate(start_noise, classes)
+    print(f"clip_x0={clip}: final values in [{final.min():.2f}, {final.max():.2f}], "
+          f"{np.mean(np.abs(final) > 1):.1%} of pixels outside [-1, 1]")
+    plot_sampling_stats(sampler.stats, title=f"(clip_x0={clip})")
+    plt.show()
+    save_grid(to_uint8(final), RUNS / f"clip_{clip}.png", columns=10, scale=2)
+    display(Image.open(RUNS / f"clip_{clip}.png"))"""),
+        new_markdown_cell("""\
+## Should the network end in tanh?
+
+No. The network predicts the noise eps ~ N(0, I), not the image: about a third of its targets
+lie outside [-1, 1], and a tanh could not produce them (it would bias every prediction towards
+0). The range of the *image* is enforced where it belongs, on x0_hat, by the clipping above.
+The output layer is a plain convolution, initialised to zero."""),
+        new_code_cell("""\
+targets = np.random.default_rng(0).standard_normal(1_000_000)
+print(f"fraction of noise targets outside [-1, 1]: {np.mean(np.abs(targets) > 1):.3f}")"""),
+        new_markdown_cell("""\
+## Linear or cosine schedule?
+
+The same model trained for the same minutes with the cosine schedule; both scored with DDIM
+on EVAL_IMAGES images against as many test images (classifier FID, lower is better)."""),
+        new_code_cell("""\
+import dataclasses
+
+cosine_config = dataclasses.replace(config, noise_schedule="cosine")
+cosine_out = RUNS / f"diffusion-cosine-{datetime.now():%Y%m%d-%H%M%S}"
+gk.train(cosine_config, cosine_out, verbose=False)
+scores = {}
+for kind, run in (("linear", out), ("cosine", cosine_out)):
+    run_sampler = gk.load_generator(run).configure(sampler="ddim", steps=EVAL_STEPS)
+    images = gk.sample(run_sampler, EVAL_IMAGES, verbose=False)
+    scores[kind] = evaluate_images(images, num=EVAL_IMAGES, verbose=False)
+    save_grid(images[:50], RUNS / f"schedule_{kind}.png", columns=10, scale=2)
+    print(f"{kind}: FID {scores[kind]['fid']:.2f}, IS {scores[kind]['is_mean']:.2f}")
+    display(Image.open(RUNS / f"schedule_{kind}.png"))"""),
+        new_markdown_cell("""\
+## Metrics
+
+All metrics of the linear-schedule model (DDIM, EVAL_IMAGES images). `Conclusion.ipynb`
+compares it with the GANs after the same training budget, from `benchmarks/`."""),
+        new_code_cell('print(format_table(scores["linear"]))'),
+    ]
+    return new_notebook(cells=cells, metadata={"kernelspec": {"name": "python3", "display_name": "Python 3"}})
+
+
 def conclusion_notebook() -> nbformat.NotebookNode:
     return new_notebook(cells=[
         new_markdown_cell("""\
-# Conclusion: the GANs compared
+# Conclusion: the models compared
 
-Every model trained for the same 15 minutes on 2 CPU cores (widths 32, batch 64, each
-model's paper preset), then 10,000 samples scored against the Fashion-MNIST test split with
-the shipped classifier's features. The numbers come from `benchmarks/results/*_15min.json`,
-written by `python benchmarks/gan_budget.py --config benchmarks/configs/MODEL_fashion_mnist_15min.json
---name MODEL_15min`. Lower FID and KID are better; higher IS, precision and recall are better.
-These classifier scores rank models within this project; they are not the Inception FIDs of
-papers."""),
+Every model trained for the same wall-clock budget on 2 CPU cores (widths 32, batch 64, each
+model's paper preset), then its samples scored against the Fashion-MNIST test split with the
+shipped classifier's features. The numbers come from `benchmarks/results/*.json`, written by
+`python benchmarks/gan_budget.py` (the command is in each file). Lower FID and KID are better;
+higher IS, precision and recall are better. These classifier scores rank models within this
+project; they are not the Inception FIDs of papers. FID falls as the number of images grows,
+so compare rows with the same `images`."""),
         new_code_cell("""\
 import json
 from pathlib import Path
@@ -212,36 +399,86 @@ from IPython.display import display
 from PIL import Image
 
 ROOT = Path(".")  # the repository root, where this notebook lives
+RESULTS = ROOT / "benchmarks" / "results"
 BACKBONE = "classifier:fashion_mnist"
-results = {}
-for path in sorted((ROOT / "benchmarks" / "results").glob("*_15min.json")):
-    record = json.loads(path.read_text())
-    results[record["model"]] = {"steps": record["steps"], **record[BACKBONE]}
-real = json.loads((ROOT / "benchmarks" / "results" / "metrics_real_fashion_mnist.json").read_text())[BACKBONE]
-columns = ("steps", "fid", "is_mean", "kid_mean", "precision", "recall", "coverage")
-print(f"{'model':<8}" + "".join(f"{c:>11}" for c in columns))
-for model, row in results.items():
-    cells = (f"{row[c]:>11.3f}" if isinstance(row[c], float) else f"{row[c]:>11}" for c in columns)
-    print(f"{model:<8}" + "".join(cells))
-print(f"{'real':<8}" + f"{'':>11}" + "".join(f"{real[c]:>11.3f}" for c in columns[1:]))"""),
+COLUMNS = ("steps", "images", "fid", "is_mean", "kid_mean", "precision", "recall", "coverage")
+real = json.loads((RESULTS / "metrics_real_fashion_mnist.json").read_text())[BACKBONE]
+
+
+def load(pattern):
+    rows = {}
+    for path in sorted(RESULTS.glob(pattern)):
+        record = json.loads(path.read_text())
+        rows[path.stem] = {"steps": record["steps"], "images": record[BACKBONE]["num_samples"], **record[BACKBONE]}
+    return rows
+
+
+def show(rows, real_row=True):
+    print(f"{'run':<28}" + "".join(f"{c:>10}" for c in COLUMNS))
+    for name, row in rows.items():
+        print(f"{name:<28}" + "".join(f"{row[c]:>10.3f}" if isinstance(row[c], float) else f"{row[c]:>10}"
+                                      for c in COLUMNS))
+    if real_row:
+        print(f"{'real (train vs test)':<28}{'':>10}{real['num_samples']:>10}"
+              + "".join(f"{real[c]:>10.3f}" for c in COLUMNS[2:]))
+
+
+after_15 = load("*_15min.json")
+show(after_15)"""),
         new_code_cell("""\
 figure, axes = plt.subplots(1, 3, figsize=(12, 3))
+names = [name.removesuffix("_15min") for name in after_15]
 for axis, key in zip(axes, ("fid", "is_mean", "recall")):
-    axis.bar(list(results), [row[key] for row in results.values()])
+    axis.bar(names, [row[key] for row in after_15.values()])
     axis.axhline(real[key], color="gray", linestyle="--", label="real data")
-    axis.set_title(key)
+    axis.set_title(f"{key} after 15 minutes")
 axes[0].legend();"""),
-        new_markdown_cell("Their sample grids after the 15 minutes (the conditional GAN: one row per class):"),
+        new_markdown_cell("Their sample grids after the 15 minutes (the conditional models: one row per class):"),
         new_code_cell("""\
-for model in results:
-    print(model)
-    display(Image.open(ROOT / "markdown_img" / f"{model}_15min.png"))"""),
+for name in after_15:
+    print(name)
+    display(Image.open(ROOT / "markdown_img" / f"{name}.png"))"""),
+        new_markdown_cell("""\
+## Longer runs
+
+Each 15-minute GAN run continued for 15 more minutes (`--continue-from`, same data order and
+optimiser state), 30 minutes in all."""),
+        new_code_cell("""\
+show(load("*_30min.json"), real_row=False)"""),
+        new_markdown_cell("""\
+## What each trick does (DCGAN, 4,000 steps)
+
+The DCGAN preset with one option switched on at a time, every run 4,000 generator steps from
+the same seed (a fixed number of steps, not minutes, so that the comparison does not depend on
+what else the machine ran; the minutes each took are in the last column)."""),
+        new_code_cell("""\
+ablation = load("ablation_dcgan_*.json")
+show(ablation, real_row=False)
+for name in ablation:
+    minutes = json.loads((RESULTS / f"{name}.json").read_text())["train_minutes_this_session"]
+    print(f"{name:<28} {minutes:>6.1f} min")"""),
+        new_markdown_cell("""\
+## Diffusion samplers
+
+The diffusion model after its 15 minutes, sampled by DDIM at several step counts and by DDPM
+over all 1000 steps: classifier scores and the seconds to sample 1000 images on the 2 cores
+(the slow samplers are scored on fewer images; compare rows with the same `images`)."""),
+        new_code_cell("""\
+path = RESULTS / "diffusion_15min.json"
+if path.exists():
+    samplers = json.loads(path.read_text())["samplers"]
+    print(f"{'sampler':<18}{'images':>8}{'s/1000 img':>12}{'fid':>10}{'is':>8}{'kid':>8}")
+    for name, row in samplers.items():
+        scores = row[BACKBONE]
+        print(f"{name:<18}{row['images']:>8}{row['seconds_per_1000_images']:>12}{scores['fid']:>10.2f}"
+              f"{scores['is_mean']:>8.2f}{scores['kid_mean']:>8.2f}")"""),
     ], metadata={"kernelspec": {"name": "python3", "display_name": "Python 3"}})
 
 
 def notebooks() -> dict[Path, nbformat.NotebookNode]:
     found = {HERE / "01_data_and_augmentation.ipynb": data_notebook()}
     found.update({HERE / f"{name}.ipynb": model_notebook(name, spec) for name, spec in MODELS.items()})
+    found[HERE / "06_diffusion.ipynb"] = diffusion_notebook()
     found[ROOT / "Conclusion.ipynb"] = conclusion_notebook()
     for notebook in found.values():
         for number, cell in enumerate(notebook.cells):

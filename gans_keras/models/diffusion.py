@@ -22,7 +22,10 @@ class Diffusion(keras.Model):
         network: [x_t, t (int32), (labels)] -> prediction shaped like x_t.
         schedule: the noise schedule.
         prediction: "eps" or "v".
-        ema_decay: when > 0, `ema_network` averages the weights and is what sampling uses.
+        ema_decay: when > 0, `ema_network` averages the weights and is what sampling uses. The
+            decay at update n is min(ema_decay, (1 + n) / (10 + n)) (the warm-up of
+            `tf.train.ExponentialMovingAverage`), so short runs are not dominated by the
+            untrained initial weights.
         num_classes: class-conditional network when set.
         label_dropout: probability of training a sample without its label.
         seed: seed of the timestep, noise and label-dropout stream.
@@ -101,7 +104,9 @@ class Diffusion(keras.Model):
         grads = tape.gradient(scaled_loss, variables)
         self.optimizer.apply(grads, variables)
         if self.ema_network is not None:
+            updates = tf.cast(self.optimizer.iterations, tf.float32)
+            decay = tf.minimum(self.ema_decay, (1.0 + updates) / (10.0 + updates))
             for average, weight in zip(self.ema_network.weights, self.network.weights, strict=True):
-                average.assign(self.ema_decay * average + (1.0 - self.ema_decay) * tf.cast(weight, average.dtype))
+                average.assign(decay * average + (1.0 - decay) * tf.cast(weight, average.dtype))
         grad_norm = tf.linalg.global_norm(grads) / tf.cast(self.optimizer.scale_loss(1.0), tf.float32)
         return {"loss": loss, "grad_norm": grad_norm}

@@ -49,13 +49,16 @@ def test_label_dropout_trains_the_no_label_embedding(dropout, trained_rows):
         assert not changed[10] and changed[np.unique(labels)].all()
 
 
-def test_ema_network_follows_the_weights():
-    model = get_model(make_config(TINY, {"num_classes": 10, "ema_decay": 0.9}), 28, 1)
-    before = [w.numpy().copy() for w in model.network.weights]
+def test_ema_network_follows_the_weights_with_warm_up():
+    model = get_model(make_config(TINY, {"num_classes": 10, "ema_decay": 0.5}), 28, 1)
     images, labels = _batch()
-    model.train_on_batch(images, labels)
-    for average, start, weight in zip(model.ema_network.weights, before, model.network.weights, strict=True):
-        np.testing.assert_allclose(average.numpy(), 0.9 * start + 0.1 * weight.numpy(), rtol=1e-5, atol=1e-7)
+    for update in (1, 2, 3):
+        before = [w.numpy().copy() for w in model.ema_network.weights]
+        model.train_on_batch(images, labels)
+        decay = min(0.5, (1 + update) / (10 + update))  # 2/11, 3/12, 4/13: below the 0.5 cap
+        for average, start, weight in zip(model.ema_network.weights, before, model.network.weights, strict=True):
+            np.testing.assert_allclose(average.numpy(), decay * start + (1 - decay) * weight.numpy(),
+                                       rtol=1e-5, atol=1e-7)
     assert model.sampling_generator.network is model.ema_network
 
 
