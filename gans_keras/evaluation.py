@@ -72,7 +72,11 @@ def evaluate_images(
     inception_graph: str | None = None,
     verbose: bool = True,
 ) -> dict:
-    """All metrics of uint8 images (N, H, W, C) against `num` real images of `dataset`/`split`."""
+    """All metrics of uint8 images (N, H, W, C) against `num` real images of `dataset`/`split`.
+
+    With a classifier backbone, also `predicted_class_counts`: how many images the classifier
+    assigns to each class, the direct check that a model covers every class.
+    """
     if len(images) < num:
         raise ValueError(f"{num} samples requested but only {len(images)} given: generate more or lower --num")
     images = images[:num]
@@ -82,6 +86,10 @@ def evaluate_images(
     mu, sigma = feature_statistics(features)
     is_mean, is_std = inception_score(logits)
     kid_mean, kid_std = kernel_inception_distance(features, real["features"], subset_size=min(1000, num))
+    classes = {}
+    if backbone.startswith("classifier:"):
+        counts = np.bincount(logits.argmax(axis=1), minlength=logits.shape[1])
+        classes = {"predicted_class_counts": counts.tolist()}
     return {
         "backbone": backbone,
         "comparable_with_papers": backbone in PAPER_COMPARABLE,
@@ -94,6 +102,7 @@ def evaluate_images(
         "kid_mean": kid_mean,
         "kid_std": kid_std,
         **precision_recall(real["features"], features, k=3),
+        **classes,
     }
 
 

@@ -22,6 +22,11 @@ def train_images():
     return load_arrays("fashion_mnist", "train")[0][:10_000]
 
 
+@pytest.fixture(scope="module")
+def train_labels():
+    return load_arrays("fashion_mnist", "train")[1][:10_000]
+
+
 def test_shipped_classifier_accuracy():
     images, labels = load_arrays("fashion_mnist", "test")
     _, logits = extract(get_extractor("classifier:fashion_mnist"), images, batch_size=1000, verbose=False)
@@ -59,11 +64,15 @@ def test_evaluate_cli_on_a_run(trained_run, capsys):
     assert "fid" in capsys.readouterr().out
 
 
-def test_evaluate_cli_on_samples_and_errors(tmp_path, train_images, capsys):
+def test_evaluate_cli_on_samples_and_errors(tmp_path, train_images, train_labels, capsys):
     samples = tmp_path / "s.npz"
     np.savez(samples, images=train_images[:200])
     assert main(["--samples", str(samples), "--num", "200"]) == 0
-    assert "classifier:fashion_mnist" in json.loads((tmp_path / "metrics.json").read_text())
+    metrics = json.loads((tmp_path / "metrics.json").read_text())["classifier:fashion_mnist"]
+    # Real training images: the classifier sees every class, about as often as the labels say.
+    counts = np.array(metrics["predicted_class_counts"])
+    assert counts.sum() == 200 and len(counts) == 10
+    np.testing.assert_allclose(counts, np.bincount(train_labels[:200], minlength=10), atol=8)
     assert main(["--samples", str(samples), "--num", "500"]) == 2
     assert "500 samples requested but only 200" in capsys.readouterr().err
     assert main(["--samples", str(tmp_path / "missing.npz")]) == 2
