@@ -17,7 +17,8 @@ import numpy as np
 from gans_keras.evaluation import evaluate_images, format_table
 from gans_keras.io import write_json
 from gans_keras.metrics.extractors import BACKBONES, INCEPTION_GRAPH_ENV, INCEPTION_GRAPH_FILE
-from gans_keras.sampling import load_generator, sample
+from gans_keras.sample import DIFFUSION_FLAGS, add_diffusion_flags, load_configured_generator
+from gans_keras.sampling import sample
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -38,13 +39,16 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--out", type=Path, help="metrics file (default: metrics.json in the run or beside the samples)"
     )
+    add_diffusion_flags(parser)
     args = parser.parse_args(argv)
     try:
+        if args.samples and any(getattr(args, name) is not None for name in DIFFUSION_FLAGS):
+            raise ValueError("the diffusion sampler flags apply to --run, not to --samples")
         if args.run:
             config_path = args.run / "config.json"
             run_dataset = json.loads(config_path.read_text())["dataset"] if config_path.exists() else "fashion_mnist"
             dataset = args.dataset or run_dataset
-            images = sample(load_generator(args.run), args.num, seed=args.seed)
+            images = sample(load_configured_generator(args), args.num, seed=args.seed)
             out = args.out or args.run / "metrics.json"
         else:
             if not args.samples.is_file():

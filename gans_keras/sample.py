@@ -18,7 +18,30 @@ from gans_keras.io import write_json
 from gans_keras.samplers import DiffusionSampler, plot_sampling_stats
 from gans_keras.sampling import balanced_labels, generator_classes, load_generator, sample, write_samples
 
-DIFFUSION_FLAGS = ("sampler", "sampling_steps", "eta", "clip_x0", "guidance", "stats")
+DIFFUSION_FLAGS = ("sampler", "sampling_steps", "eta", "clip_x0", "guidance")
+
+
+def add_diffusion_flags(parser: argparse.ArgumentParser) -> argparse._ArgumentGroup:
+    diffusion = parser.add_argument_group("diffusion runs (default: the run's training settings)")
+    diffusion.add_argument("--sampler", choices=("ddim", "ddpm"), help="DDIM or ancestral DDPM")
+    diffusion.add_argument("--sampling-steps", type=int, help="steps, a subsequence of the T timesteps")
+    diffusion.add_argument("--eta", type=float, help="DDIM noise: 0 deterministic, 1 DDPM-like")
+    diffusion.add_argument("--clip-x0", action=argparse.BooleanOptionalAction,
+                           help="clip the predicted x_0 to [-1, 1] at every step")
+    diffusion.add_argument("--guidance", type=float, help="classifier-free guidance weight w (0: conditional)")
+    return diffusion
+
+
+def load_configured_generator(args: argparse.Namespace, extra_flags: tuple[str, ...] = ()):
+    """The run's generator; a diffusion run's sampler set to the flags given. Diffusion flags
+    on a GAN run are an error."""
+    generator = load_generator(args.run)
+    given = [name for name in DIFFUSION_FLAGS + extra_flags if getattr(args, name) is not None]
+    if isinstance(generator, DiffusionSampler):
+        generator.configure(args.sampler, args.sampling_steps, args.eta, args.clip_x0, args.guidance)
+    elif given:
+        raise ValueError(f"{args.run} is not a diffusion run: --{given[0].replace('_', '-')} does not apply")
+    return generator
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -37,23 +60,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--class", dest="label", type=int, help="conditional models: only this class (default: all, balanced)"
     )
-    diffusion = parser.add_argument_group("diffusion runs (default: the run's training settings)")
-    diffusion.add_argument("--sampler", choices=("ddim", "ddpm"), help="DDIM or ancestral DDPM")
-    diffusion.add_argument("--sampling-steps", type=int, help="steps, a subsequence of the T timesteps")
-    diffusion.add_argument("--eta", type=float, help="DDIM noise: 0 deterministic, 1 DDPM-like")
-    diffusion.add_argument("--clip-x0", action=argparse.BooleanOptionalAction,
-                           help="clip the predicted x_0 to [-1, 1] at every step")
-    diffusion.add_argument("--guidance", type=float, help="classifier-free guidance weight w (0: conditional)")
+    diffusion = add_diffusion_flags(parser)
     diffusion.add_argument("--stats", type=Path, help="write per-step min/max/std of x_t and x_0 of the last "
                            "batch to this .json, and a plot beside it (.png)")
     args = parser.parse_args(argv)
     try:
-        generator = load_generator(args.run)
-        given = [name for name in DIFFUSION_FLAGS if getattr(args, name) is not None]
-        if isinstance(generator, DiffusionSampler):
-            generator.configure(args.sampler, args.sampling_steps, args.eta, args.clip_x0, args.guidance)
-        elif given:
-            raise ValueError(f"{args.run} is not a diffusion run: --{given[0].replace('_', '-')} does not apply")
+        generator = load_configured_generator(args, extra_flags=("stats",))
         classes = generator_classes(generator)
         labels = None
         if args.label is not None:

@@ -99,3 +99,14 @@ def test_bad_diffusion_settings(diffusion_run, capsys, argv, message):
 def test_diffusion_flags_on_a_gan_run(trained_run, capsys):
     assert main(["--run", str(trained_run), "--num", "2", "--sampler", "ddim"]) == 2
     assert "not a diffusion run: --sampler" in capsys.readouterr().err
+
+
+def test_evaluate_a_diffusion_run_with_another_sampler(diffusion_run, capsys):
+    from gans_keras.evaluate import main as evaluate_main
+
+    assert evaluate_main(["--run", str(diffusion_run), "--num", "150", "--sampler", "ddpm",
+                          "--sampling-steps", "4"]) == 0
+    metrics = json.loads((diffusion_run / "metrics.json").read_text())["classifier:fashion_mnist"]
+    assert metrics["num_samples"] == 150 and np.isfinite(metrics["fid"])
+    assert evaluate_main(["--samples", str(diffusion_run / "x.npz"), "--sampler", "ddim"]) == 2
+    assert "apply to --run" in capsys.readouterr().err
