@@ -1,7 +1,7 @@
 """Prints the Markdown tables of benchmarks/README.md from benchmarks/results/*.json, so the
 README's numbers are the files' numbers.
 
-    python benchmarks/tables.py 15min      # or: 30min, ablation, diffusion
+    python benchmarks/tables.py 15min      # or: 25min, ablation, diffusion
 """
 
 from __future__ import annotations
@@ -44,7 +44,7 @@ def diffusion_table(name: str) -> str:
 def main(which: str) -> int:
     tables = {
         "15min": lambda: runs_table("*_15min.json", "minutes_total"),
-        "30min": lambda: runs_table("*_30min.json", "minutes_total"),
+        "25min": lambda: runs_table("*_25min.json", "minutes_total"),
         "ablation": lambda: runs_table("ablation_*.json", "train_minutes_this_session"),
         "diffusion": lambda: diffusion_table("diffusion_15min"),
     }

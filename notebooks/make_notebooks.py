@@ -192,7 +192,7 @@ Image.open(RUNS / "diffaugment.png")"""),
 
 
 def diffusion_notebook() -> nbformat.NotebookNode:
-    setup = SETUP.replace("MINUTES = 3", "MINUTES = 4").replace(
+    setup = SETUP.replace(
         "EVAL_IMAGES = 300 if SMOKE else 10_000", "EVAL_IMAGES = 200 if SMOKE else 500"
     ) + """
 # Smoke mode: a tiny UNet with T = 100, so every sampler below still runs.
@@ -441,10 +441,10 @@ for name in after_15:
         new_markdown_cell("""\
 ## Longer runs
 
-Each 15-minute GAN run continued for 15 more minutes (`--continue-from`, same data order and
-optimiser state), 30 minutes in all."""),
+Each 15-minute GAN run continued for 10 more minutes (`--continue-from`, same data order and
+optimiser state), 25 minutes in all."""),
         new_code_cell("""\
-show(load("*_30min.json"), real_row=False)"""),
+show(load("*_25min.json"), real_row=False)"""),
         new_markdown_cell("""\
 ## What each trick does (DCGAN, 4,000 steps)
 
