@@ -20,6 +20,7 @@ sys.path.insert(0, str(ROOT))
 
 import numpy as np  # noqa: E402
 
+from gans_keras.evaluation import predicted_class_counts  # noqa: E402
 from gans_keras.io import write_json  # noqa: E402
 from gans_keras.metrics.extractors import extract, get_extractor  # noqa: E402
 
@@ -40,7 +41,7 @@ def main() -> int:
         with np.load(record["samples"]["npz"]) as data:
             images = data["images"][:10_000]
         _, logits = extract(extractor, images, verbose=False)
-        counts = np.bincount(logits.argmax(axis=1), minlength=logits.shape[1])
+        counts = predicted_class_counts(logits)
         shares = counts / counts.sum()
         coverage[path.stem] = {
             "images": int(counts.sum()),

@@ -63,6 +63,11 @@ def reference_features(
     return stats
 
 
+def predicted_class_counts(logits: np.ndarray) -> np.ndarray:
+    """How many images a classifier's logits (N, classes) assign to each class."""
+    return np.bincount(logits.argmax(axis=1), minlength=logits.shape[1])
+
+
 def evaluate_images(
     images: np.ndarray,
     dataset: str = "fashion_mnist",
@@ -88,8 +93,7 @@ def evaluate_images(
     kid_mean, kid_std = kernel_inception_distance(features, real["features"], subset_size=min(1000, num))
     classes = {}
     if backbone.startswith("classifier:"):
-        counts = np.bincount(logits.argmax(axis=1), minlength=logits.shape[1])
-        classes = {"predicted_class_counts": counts.tolist()}
+        classes = {"predicted_class_counts": predicted_class_counts(logits).tolist()}
     return {
         "backbone": backbone,
         "comparable_with_papers": backbone in PAPER_COMPARABLE,
