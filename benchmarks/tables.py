@@ -1,7 +1,10 @@
 """Prints the Markdown tables of benchmarks/README.md from benchmarks/results/*.json, so the
 README's numbers are the files' numbers.
 
-    python benchmarks/tables.py 15min      # or: 25min, ablation, diffusion
+    python benchmarks/tables.py 15min      # runs after 15 minutes; also 25min, 60min
+    python benchmarks/tables.py ablation
+    python benchmarks/tables.py diffusion_60min   # its samplers; also diffusion_15min
+    python benchmarks/tables.py compare_60min     # diffusion DDIM-50 vs GANs on 1,000 images
 """
 
 from __future__ import annotations
@@ -41,17 +44,30 @@ def diffusion_table(name: str) -> str:
     return "\n".join(lines)
 
 
+def compare_table(budget: str) -> str:
+    """Diffusion's DDIM-50 samples against the first 1,000 of each GAN's samples (same image count)."""
+    diffusion = json.loads((RESULTS / f"diffusion_{budget}.json").read_text())["samplers"]["ddim-50"][BACKBONE]
+    lines = ["| model | classifier FID | IS | KID | precision | recall |", "|---|---|---|---|---|---|",
+             f"| diffusion, DDIM-50 ({budget}) | " + " | ".join(score_cells(diffusion)) + " |"]
+    for path in sorted(RESULTS.glob(f"*_{budget}_metrics_1000img.json")):
+        scores = json.loads(path.read_text())[BACKBONE]
+        lines.append(f"| {path.stem.split('_')[0]} ({budget}) | " + " | ".join(score_cells(scores)) + " |")
+    return "\n".join(lines)
+
+
 def main(which: str) -> int:
-    tables = {
-        "15min": lambda: runs_table("*_15min.json", "minutes_total"),
-        "25min": lambda: runs_table("*_25min.json", "minutes_total"),
-        "ablation": lambda: runs_table("ablation_*.json", "train_minutes_this_session"),
-        "diffusion": lambda: diffusion_table("diffusion_15min"),
-    }
-    if which not in tables:
-        print(f"choose one of {', '.join(tables)}", file=sys.stderr)
+    if which == "ablation":
+        print(runs_table("ablation_*.json", "train_minutes_this_session"))
+    elif which.startswith("diffusion_"):
+        print(diffusion_table(which))
+    elif which.startswith("compare_"):
+        print(compare_table(which.removeprefix("compare_")))
+    elif which.endswith("min"):
+        print(runs_table(f"*_{which}.json", "minutes_total"))
+    else:
+        print("choose one of: 15min, 25min, 60min, ablation, diffusion_15min, diffusion_60min, compare_15min, "
+              "compare_60min", file=sys.stderr)
         return 2
-    print(tables[which]())
     return 0
 
 

@@ -1,0 +1,44 @@
+"""The tables of benchmarks/README.md are the results files' numbers (benchmarks/tables.py prints them)."""
+
+from __future__ import annotations
+
+import importlib.util
+import re
+from pathlib import Path
+
+import pytest
+
+BENCHMARKS = Path(__file__).resolve().parents[1] / "benchmarks"
+RESULTS = BENCHMARKS / "results"
+
+
+def load_tables_module():
+    spec = importlib.util.spec_from_file_location("benchmark_tables", BENCHMARKS / "tables.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def table_names() -> list[str]:
+    """Every table the results files support: runs by budget, the ablation, each diffusion budget."""
+    budgets = sorted({match.group(1) for path in RESULTS.glob("*.json")
+                      if (match := re.fullmatch(r"[a-z]+_(\d+min)", path.stem))})
+    diffusion = sorted(path.stem for path in RESULTS.glob("diffusion_*min.json"))
+    return [*budgets, "ablation", *diffusion, *(name.replace("diffusion_", "compare_") for name in diffusion)]
+
+
+def test_every_budget_has_a_table():
+    assert {"15min", "25min", "diffusion_15min", "compare_15min"} <= set(table_names())
+
+
+@pytest.mark.parametrize("name", table_names())
+def test_readme_table_matches_results(name, capsys):
+    assert load_tables_module().main(name) == 0
+    table = capsys.readouterr().out.strip()
+    assert table.count("\n") >= 2, table  # header, rule and at least one row
+    assert table in (BENCHMARKS / "README.md").read_text(), f"benchmarks/README.md lacks or differs from:\n{table}"
+
+
+def test_unknown_table_is_refused(capsys):
+    assert load_tables_module().main("nonsense") == 2
+    assert "choose one of" in capsys.readouterr().err
