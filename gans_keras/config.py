@@ -50,6 +50,7 @@ class TrainConfig:
     label_dropout: float = 0.1  # classifier-free guidance training
     sampler: str = "ddim"  # ddim or ddpm: grids, evaluation and the default of gans_keras.sample
     sampling_steps: int = 50
+    timestep_spacing: str = "linear"  # linear or quadratic: which of the T timesteps the sampler visits
     eta: float = 0.0
     clip_x0: bool = True
     guidance: float = 0.0
@@ -102,6 +103,8 @@ class TrainConfig:
             raise ValueError(f"prediction must be eps or v, got {self.prediction!r}")
         if self.sampler not in ("ddim", "ddpm"):
             raise ValueError(f"sampler must be ddim or ddpm, got {self.sampler!r}")
+        if self.timestep_spacing not in ("linear", "quadratic"):
+            raise ValueError(f"timestep_spacing must be linear or quadratic, got {self.timestep_spacing!r}")
         if not 1 <= self.sampling_steps <= self.timesteps:
             raise ValueError(f"sampling_steps must be in [1, timesteps={self.timesteps}], got {self.sampling_steps}")
         if self.precision not in ("float32", "mixed_float16", "mixed_bfloat16"):

@@ -15,16 +15,18 @@ from pathlib import Path
 import numpy as np
 
 from gans_keras.io import write_json
-from gans_keras.samplers import DiffusionSampler, plot_sampling_stats
+from gans_keras.samplers import SPACINGS, DiffusionSampler, plot_sampling_stats
 from gans_keras.sampling import balanced_labels, generator_classes, load_generator, sample, write_samples
 
-DIFFUSION_FLAGS = ("sampler", "sampling_steps", "eta", "clip_x0", "guidance")
+DIFFUSION_FLAGS = ("sampler", "sampling_steps", "timestep_spacing", "eta", "clip_x0", "guidance")
 
 
 def add_diffusion_flags(parser: argparse.ArgumentParser) -> argparse._ArgumentGroup:
     diffusion = parser.add_argument_group("diffusion runs (default: the run's training settings)")
     diffusion.add_argument("--sampler", choices=("ddim", "ddpm"), help="DDIM or ancestral DDPM")
     diffusion.add_argument("--sampling-steps", type=int, help="steps, a subsequence of the T timesteps")
+    diffusion.add_argument("--timestep-spacing", choices=SPACINGS,
+                           help="the steps' timesteps evenly spread or denser at low noise")
     diffusion.add_argument("--eta", type=float, help="DDIM noise: 0 deterministic, 1 DDPM-like")
     diffusion.add_argument("--clip-x0", action=argparse.BooleanOptionalAction,
                            help="clip the predicted x_0 to [-1, 1] at every step")
@@ -38,7 +40,8 @@ def load_configured_generator(args: argparse.Namespace, extra_flags: tuple[str, 
     generator = load_generator(args.run)
     given = [name for name in DIFFUSION_FLAGS + extra_flags if getattr(args, name) is not None]
     if isinstance(generator, DiffusionSampler):
-        generator.configure(args.sampler, args.sampling_steps, args.eta, args.clip_x0, args.guidance)
+        generator.configure(sampler=args.sampler, steps=args.sampling_steps, eta=args.eta, clip_x0=args.clip_x0,
+                            guidance=args.guidance, spacing=args.timestep_spacing)
     elif given:
         raise ValueError(f"{args.run} is not a diffusion run: --{given[0].replace('_', '-')} does not apply")
     return generator

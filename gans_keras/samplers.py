@@ -13,14 +13,26 @@ import tensorflow as tf
 from gans_keras.schedules import NoiseSchedule
 
 SAMPLERS = ("ddim", "ddpm")
+SPACINGS = ("linear", "quadratic")
 STAT_KEYS = ("x_min", "x_max", "x_std", "x0_min", "x0_max", "x0_std")
 
 
-def sampling_timesteps(timesteps: int, steps: int) -> np.ndarray:
-    """`steps` training timesteps evenly spread over [0, T-1], from T-1 down to 0."""
+def sampling_timesteps(timesteps: int, steps: int, spacing: str = "linear") -> np.ndarray:
+    """`steps` distinct training timesteps from T-1 down to 0: evenly spread ("linear") or with
+    t growing as the square of the step index ("quadratic", Song et al. 2020's choice for
+    CIFAR-10), which spends more of the steps at low noise, where the fine detail is made."""
     if not 1 <= steps <= timesteps:
         raise ValueError(f"sampling steps must be in [1, {timesteps}], got {steps}")
-    return np.linspace(0, timesteps - 1, steps).round().astype(np.int64)[::-1]
+    if spacing not in SPACINGS:
+        raise ValueError(f"unknown timestep spacing {spacing!r}: choose from {', '.join(SPACINGS)}")
+    fractions = np.linspace(0.0, 1.0, steps)
+    if spacing == "quadratic":
+        fractions = fractions**2
+    chosen = (fractions * (timesteps - 1)).round().astype(np.int64)
+    # Quadratic spacing rounds its first few timesteps together: t_i = max(t_i, t_{i-1} + 1)
+    # keeps them distinct, and still ends at T-1 because t_i - i is largest at the last step.
+    index = np.arange(steps)
+    return (np.maximum.accumulate(chosen - index) + index)[::-1]
 
 
 class DiffusionSampler:
@@ -44,28 +56,31 @@ class DiffusionSampler:
 
     def __init__(self, network: keras.Model, schedule: NoiseSchedule, prediction: str = "eps",
                  num_classes: int | None = None, sampler: str = "ddim", steps: int = 50, eta: float = 0.0,
-                 clip_x0: bool = True, guidance: float = 0.0, seed: int = 0):
+                 clip_x0: bool = True, guidance: float = 0.0, spacing: str = "linear", seed: int = 0):
         if prediction not in ("eps", "v"):
             raise ValueError(f"prediction must be eps or v, got {prediction!r}")
         self.network = network
         self.schedule = schedule
         self.prediction = prediction
         self.num_classes = num_classes
-        self.configure(sampler=sampler, steps=steps, eta=eta, clip_x0=clip_x0, guidance=guidance)
+        self.steps, self.spacing = steps, spacing
+        self.configure(sampler=sampler, steps=steps, eta=eta, clip_x0=clip_x0, guidance=guidance, spacing=spacing)
         self.seed = seed
         self.calls = 0  # each call draws fresh step noise, reproducibly
         self.stats: dict[str, np.ndarray] | None = None
         self._predict = tf.function(lambda inputs: network(inputs, training=False), reduce_retracing=True)
 
-    def configure(self, sampler=None, steps=None, eta=None, clip_x0=None, guidance=None) -> DiffusionSampler:
+    def configure(self, sampler=None, steps=None, eta=None, clip_x0=None, guidance=None,
+                  spacing=None) -> DiffusionSampler:
         """Changes the sampling settings given (not None); returns self."""
         if sampler is not None:
             if sampler not in SAMPLERS:
                 raise ValueError(f"unknown sampler {sampler!r}: choose from {', '.join(SAMPLERS)}")
             self.sampler = sampler
-        if steps is not None:
-            self.timesteps = sampling_timesteps(self.schedule.timesteps, steps)
-            self.steps = steps
+        if steps is not None or spacing is not None:
+            steps, spacing = steps or self.steps, spacing or self.spacing
+            self.timesteps = sampling_timesteps(self.schedule.timesteps, steps, spacing)
+            self.steps, self.spacing = steps, spacing
         if eta is not None:
             if eta < 0:
                 raise ValueError(f"eta must be >= 0, got {eta}")

@@ -56,6 +56,8 @@ HELP = {
     "label_dropout": "diffusion: probability of training without the label (for classifier-free guidance)",
     "sampler": "diffusion: ddim or ddpm, for sample grids, --eval-every and the run's default sampler",
     "sampling_steps": "diffusion: sampling steps (a subsequence of the T timesteps)",
+    "timestep_spacing": "diffusion: the sampling steps' timesteps evenly spread (linear) or denser at low noise "
+    "(quadratic)",
     "eta": "diffusion: DDIM noise (0: deterministic, 1: DDPM-like)",
     "clip_x0": "diffusion: clip the predicted x_0 to [-1, 1] at every sampling step",
     "guidance": "diffusion: classifier-free guidance weight w (0: plain conditional)",
@@ -91,8 +93,8 @@ GROUPS = {
     "objective": ("loss", "gp", "r1", "cr", "instance_noise", "n_critic", "diffaugment", "replay_buffer"),
     "diffusion": (
         "unet_width", "unet_mults", "unet_res_blocks", "attention_resolution", "dropout", "timesteps",
-        "noise_schedule", "prediction", "label_dropout", "sampler", "sampling_steps", "eta", "clip_x0", "guidance",
-        "precision",
+        "noise_schedule", "prediction", "label_dropout", "sampler", "sampling_steps", "timestep_spacing", "eta",
+        "clip_x0", "guidance", "precision",
     ),
     "optimisation": (
         "batch_size", "lr_g", "lr_d", "beta_1", "beta_2", "optimizer", "weight_decay", "clip_grad_norm",

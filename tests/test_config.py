@@ -28,6 +28,8 @@ def test_bad_values_named():
         make_config({"optimizer": "sgd"})
     with pytest.raises(ValueError, match="r1 must be >= 0"):
         make_config({"r1": -1.0})
+    with pytest.raises(ValueError, match="timestep_spacing must be linear or quadratic, got 'log'"):
+        make_config({"timestep_spacing": "log"})
 
 
 def test_config_file_errors(tmp_path):

@@ -5,6 +5,7 @@ import pytest
 from PIL import Image
 
 from gans_keras.sample import main
+from gans_keras.samplers import sampling_timesteps
 
 
 def test_sample_cli_writes_uint8_images_and_grid(trained_run, tmp_path):
@@ -75,12 +76,13 @@ def test_diffusion_run_samples_with_its_default_sampler(diffusion_run, tmp_path)
 def test_diffusion_sampler_flags_and_stats(diffusion_run, tmp_path):
     out, stats = tmp_path / "g.npz", tmp_path / "stats.json"
     argv = ["--run", str(diffusion_run), "--num", "6", "--out", str(out), "--sampler", "ddpm",
-            "--sampling-steps", "4", "--guidance", "1.5", "--class", "2", "--no-clip-x0", "--stats", str(stats)]
+            "--sampling-steps", "4", "--timestep-spacing", "quadratic", "--guidance", "1.5", "--class", "2",
+            "--no-clip-x0", "--stats", str(stats)]
     assert main(argv) == 0
     with np.load(out) as data:
         np.testing.assert_array_equal(data["labels"], 2)
     recorded = json.loads(stats.read_text())
-    assert len(recorded["t"]) == 4 and recorded["t"][0] == 49 and recorded["t"][-1] == 0
+    assert recorded["t"] == sampling_timesteps(50, 4, "quadratic").tolist()
     assert stats.with_suffix(".png").exists()
     # Same flags, same seed: the same images; DDIM instead: others.
     assert main(argv[:-2] + ["--out", str(tmp_path / "again.npz")]) == 0

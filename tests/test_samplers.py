@@ -33,6 +33,32 @@ def test_sampling_timesteps_cover_the_range_descending():
         sampling_timesteps(10, 11)
 
 
+@pytest.mark.parametrize("timesteps, steps", [(1000, 50), (1000, 10), (1000, 200), (1000, 1000), (50, 7), (4000, 3)])
+def test_quadratic_spacing_is_distinct_and_denser_at_low_noise(timesteps, steps):
+    chosen = sampling_timesteps(timesteps, steps, "quadratic")
+    assert len(chosen) == steps and chosen[0] == timesteps - 1 and chosen[-1] == 0
+    assert np.all(np.diff(chosen) < 0)
+    gaps = -np.diff(chosen)[::-1]  # from t = 0 upwards
+    assert gaps[0] <= gaps[-1]
+    if steps == timesteps:
+        np.testing.assert_array_equal(chosen, np.arange(timesteps)[::-1])
+
+
+def test_quadratic_spacing_follows_the_square_law():
+    chosen = sampling_timesteps(1000, 50, "quadratic")[::-1]
+    index = np.arange(10, 50)  # past the first steps, which are pushed apart to stay distinct
+    np.testing.assert_allclose(chosen[index], (index / 49) ** 2 * 999, atol=0.5)
+    with pytest.raises(ValueError, match="unknown timestep spacing"):
+        sampling_timesteps(1000, 50, "cubic")
+
+
+def test_configure_changes_steps_and_spacing_independently():
+    sampler = DiffusionSampler(_network(), NoiseSchedule("linear", T), steps=10)
+    np.testing.assert_array_equal(sampler.configure(spacing="quadratic").timesteps,
+                                  sampling_timesteps(T, 10, "quadratic"))
+    np.testing.assert_array_equal(sampler.configure(steps=5).timesteps, sampling_timesteps(T, 5, "quadratic"))
+
+
 def test_ddim_with_eta_0_is_deterministic(noise):
     sampler = DiffusionSampler(_network(), NoiseSchedule("linear", T), sampler="ddim", steps=10, eta=0.0)
     a = sampler.generate(noise, seed=1)
@@ -94,6 +120,8 @@ def test_bad_settings_raise(noise):
         DiffusionSampler(network, schedule, guidance=1.0)
     with pytest.raises(ValueError, match="unknown sampler"):
         DiffusionSampler(network, schedule, sampler="euler")
+    with pytest.raises(ValueError, match="unknown timestep spacing"):
+        DiffusionSampler(network, schedule).configure(spacing="cubic")
     with pytest.raises(ValueError, match="takes no labels"):
         DiffusionSampler(network, schedule).generate(noise, labels=np.zeros(4, np.int32))
     with pytest.raises(ValueError, match="needs labels"):

@@ -123,7 +123,7 @@ def build_diffusion(config: TrainConfig, image_size: int, channels: int) -> Diff
 
 def sampler_options(config: TrainConfig) -> dict:
     return dict(sampler=config.sampler, steps=config.sampling_steps, eta=config.eta, clip_x0=config.clip_x0,
-                guidance=config.guidance, seed=config.seed)
+                guidance=config.guidance, spacing=config.timestep_spacing, seed=config.seed)
 
 
 MODELS = {
