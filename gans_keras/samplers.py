@@ -68,7 +68,9 @@ class DiffusionSampler:
         self.seed = seed
         self.calls = 0  # each call draws fresh step noise, reproducibly
         self.stats: dict[str, np.ndarray] | None = None
-        self._predict = tf.function(lambda inputs: network(inputs, training=False), reduce_retracing=True)
+        # autograph=False: a plain network call has no Python control flow to convert.
+        self._predict = tf.function(lambda inputs: network(inputs, training=False), reduce_retracing=True,
+                                    autograph=False)
 
     def configure(self, sampler=None, steps=None, eta=None, clip_x0=None, guidance=None,
                   spacing=None) -> DiffusionSampler:
