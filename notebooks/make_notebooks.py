@@ -198,7 +198,8 @@ def diffusion_notebook() -> nbformat.NotebookNode:
 # Smoke mode: a tiny UNet with T = 100, so every sampler below still runs.
 SMOKE_SETTINGS = {"unet_width": 8, "timesteps": 100, "sampling_steps": 5} if SMOKE else {}
 SAMPLING_STEPS = (2, 5, 100) if SMOKE else (10, 20, 50, 100, 1000)
-EVAL_STEPS = 5 if SMOKE else 50"""
+EVAL_STEPS = 5 if SMOKE else 50
+SPACING_STEPS = (5,) if SMOKE else (10, 20)"""
     cells = [
         new_markdown_cell("""\
 # Diffusion on Fashion-MNIST: DDPM training, DDPM and DDIM sampling
@@ -303,6 +304,24 @@ for name, steps in [("ddim", n) for n in SAMPLING_STEPS] + [("ddpm", SAMPLING_ST
 save_grid(to_uint8(np.concatenate(rows)), RUNS / "samplers.png", columns=10, scale=2)
 print("seconds for 10 images:", seconds)
 Image.open(RUNS / "samplers.png")"""),
+        new_markdown_cell("""\
+## Where few steps go: linear or quadratic spacing
+
+DDIM may visit any subsequence of the T timesteps. Evenly spread steps (`--timestep-spacing
+linear`, the default) spend as many steps where x_t is almost pure noise as where the detail
+is formed; quadratic spacing (t grows as the square of the step index, Song et al. 2020's
+choice for CIFAR-10) puts more of them at low noise. Classifier FID of DDIM at few steps with
+each spacing, EVAL_IMAGES images:"""),
+        new_code_cell("""\
+spacing_fid = {}
+for steps in SPACING_STEPS:
+    for spacing in ("linear", "quadratic"):
+        sampler.configure(sampler="ddim", steps=steps, spacing=spacing)
+        images = gk.sample(sampler, EVAL_IMAGES, verbose=False)
+        scores_now = evaluate_images(images, num=EVAL_IMAGES, verbose=False)
+        spacing_fid[f"ddim-{steps} {spacing}"] = round(scores_now["fid"], 2)
+sampler.configure(spacing="linear")
+spacing_fid"""),
         new_markdown_cell("""\
 ## Classifier-free guidance
 
@@ -441,10 +460,13 @@ for name in after_15:
         new_markdown_cell("""\
 ## Longer runs
 
-Each 15-minute GAN run continued for 10 more minutes (`--continue-from`, same data order and
-optimiser state), 25 minutes in all."""),
+Each 15-minute run continued on its own checkpoint (`--continue-from`, same data order and
+optimiser state): 10 more minutes for 25 in all, and from there 35 more for 60 in all (the
+diffusion model went from 15 straight to 60). Only some models have a 60-minute run: a
+60-minute run of every model is about five hours of this machine."""),
         new_code_cell("""\
-show(load("*_25min.json"), real_row=False)"""),
+show(load("*_25min.json"), real_row=False)
+show(load("*_60min.json"), real_row=False)"""),
         new_markdown_cell("""\
 ## What each trick does (DCGAN, 4,000 steps)
 
@@ -460,18 +482,36 @@ for name in ablation:
         new_markdown_cell("""\
 ## Diffusion samplers
 
-The diffusion model after its 15 minutes, sampled by DDIM at several step counts and by DDPM
-over all 1000 steps: classifier scores and the seconds to sample 1000 images on the 2 cores
-(the slow samplers are scored on fewer images; compare rows with the same `images`)."""),
+The diffusion model after 15 and after 60 minutes, sampled by DDIM at several step counts and
+by DDPM over all 1000 steps: classifier scores and the seconds to sample 1000 images on the 2
+cores (the slow samplers are scored on fewer images; compare rows with the same `images`)."""),
         new_code_cell("""\
-path = RESULTS / "diffusion_15min.json"
-if path.exists():
-    samplers = json.loads(path.read_text())["samplers"]
+for path in sorted(RESULTS.glob("diffusion_*min.json")):
+    record = json.loads(path.read_text())
+    print(f"{path.stem}: {record['steps']} steps")
     print(f"{'sampler':<18}{'images':>8}{'s/1000 img':>12}{'fid':>10}{'is':>8}{'kid':>8}")
-    for name, row in samplers.items():
+    for name, row in record["samplers"].items():
         scores = row[BACKBONE]
         print(f"{name:<18}{row['images']:>8}{row['seconds_per_1000_images']:>12}{scores['fid']:>10.2f}"
               f"{scores['is_mean']:>8.2f}{scores['kid_mean']:>8.2f}")"""),
+        new_markdown_cell("""\
+## Diffusion against the GANs
+
+The diffusion model's DDIM-50 samples (1,000 images) against the first 1,000 of each GAN's
+benchmark samples after the same budget, so that every FID here comes from 1,000 images."""),
+        new_code_cell("""\
+for budget in ("15min", "60min"):
+    path = RESULTS / f"diffusion_{budget}.json"
+    if not path.exists():
+        continue
+    rows = {f"diffusion ddim-50 {budget}": json.loads(path.read_text())["samplers"]["ddim-50"][BACKBONE]}
+    for gan_path in sorted(RESULTS.glob(f"*_{budget}_metrics_1000img.json")):
+        rows[gan_path.stem.removesuffix("_metrics_1000img")] = json.loads(gan_path.read_text())[BACKBONE]
+    keys = ("fid", "is_mean", "kid_mean", "precision", "recall")
+    print(f"{'run':<28}" + "".join(f"{key:>10}" for key in keys))
+    for name, row in rows.items():
+        print(f"{name:<28}" + "".join(f"{row[key]:>10.3f}" for key in keys))
+    print()"""),
     ], metadata={"kernelspec": {"name": "python3", "display_name": "Python 3"}})
 
 
