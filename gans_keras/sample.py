@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 
 from gans_keras.io import write_json
-from gans_keras.samplers import SPACINGS, DiffusionSampler, plot_sampling_stats
+from gans_keras.samplers import SAMPLERS, SPACINGS, DiffusionSampler, plot_sampling_stats
 from gans_keras.sampling import balanced_labels, generator_classes, load_generator, sample, write_samples
 
 DIFFUSION_FLAGS = ("sampler", "sampling_steps", "timestep_spacing", "eta", "clip_x0", "guidance")
@@ -23,7 +23,7 @@ DIFFUSION_FLAGS = ("sampler", "sampling_steps", "timestep_spacing", "eta", "clip
 
 def add_diffusion_flags(parser: argparse.ArgumentParser) -> argparse._ArgumentGroup:
     diffusion = parser.add_argument_group("diffusion runs (default: the run's training settings)")
-    diffusion.add_argument("--sampler", choices=("ddim", "ddpm"), help="DDIM or ancestral DDPM")
+    diffusion.add_argument("--sampler", choices=SAMPLERS, help="DDIM or ancestral DDPM")
     diffusion.add_argument("--sampling-steps", type=int, help="steps, a subsequence of the T timesteps")
     diffusion.add_argument("--timestep-spacing", choices=SPACINGS,
                            help="the steps' timesteps evenly spread or denser at low noise")

@@ -63,7 +63,6 @@ class DiffusionSampler:
         self.schedule = schedule
         self.prediction = prediction
         self.num_classes = num_classes
-        self.steps, self.spacing = steps, spacing
         self.configure(sampler=sampler, steps=steps, eta=eta, clip_x0=clip_x0, guidance=guidance, spacing=spacing)
         self.seed = seed
         self.calls = 0  # each call draws fresh step noise, reproducibly
@@ -80,7 +79,8 @@ class DiffusionSampler:
                 raise ValueError(f"unknown sampler {sampler!r}: choose from {', '.join(SAMPLERS)}")
             self.sampler = sampler
         if steps is not None or spacing is not None:
-            steps, spacing = steps or self.steps, spacing or self.spacing
+            steps = self.steps if steps is None else steps
+            spacing = self.spacing if spacing is None else spacing
             self.timesteps = sampling_timesteps(self.schedule.timesteps, steps, spacing)
             self.steps, self.spacing = steps, spacing
         if eta is not None:

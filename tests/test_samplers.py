@@ -122,6 +122,8 @@ def test_bad_settings_raise(noise):
         DiffusionSampler(network, schedule, sampler="euler")
     with pytest.raises(ValueError, match="unknown timestep spacing"):
         DiffusionSampler(network, schedule).configure(spacing="cubic")
+    with pytest.raises(ValueError, match="sampling steps must be in"):
+        DiffusionSampler(network, schedule).configure(steps=0)
     with pytest.raises(ValueError, match="takes no labels"):
         DiffusionSampler(network, schedule).generate(noise, labels=np.zeros(4, np.int32))
     with pytest.raises(ValueError, match="needs labels"):
