@@ -14,6 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
+from gans_keras.cli import HelpFormatter
 from gans_keras.evaluation import evaluate_images, format_table
 from gans_keras.io import write_json
 from gans_keras.metrics.extractors import BACKBONES, INCEPTION_GRAPH_ENV, INCEPTION_GRAPH_FILE
@@ -25,7 +26,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="python -m gans_keras.evaluate",
         description=__doc__.splitlines()[0],
-        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+        formatter_class=HelpFormatter,
     )
     source = parser.add_mutually_exclusive_group(required=True)
     source.add_argument("--run", type=Path, help="run directory: samples its generator.keras")

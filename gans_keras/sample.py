@@ -14,6 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
+from gans_keras.cli import HelpFormatter
 from gans_keras.io import write_json
 from gans_keras.samplers import SAMPLERS, SPACINGS, DiffusionSampler, plot_sampling_stats
 from gans_keras.sampling import balanced_labels, generator_classes, load_generator, sample, write_samples
@@ -51,7 +52,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="python -m gans_keras.sample",
         description=__doc__.splitlines()[0],
-        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+        formatter_class=HelpFormatter,
     )
     parser.add_argument("--run", type=Path, required=True, help="run directory holding generator.keras")
     parser.add_argument("--num", type=int, default=10_000, help="number of images")

@@ -23,19 +23,19 @@ RESUMABLE_CHANGES = ("steps", "max_minutes")
 HELP = {
     "model": "model to train: " + "; ".join(f"{name}: {spec.description}" for name, spec in MODELS.items()),
     "dataset": f"training data: one of {', '.join(DATASET_CHOICES)}",
-    "image_size": "resize images to this square size (default: the dataset's own)",
-    "channels": "1 (grayscale) or 3 (RGB) (default: the dataset's own)",
+    "image_size": "resize images to this square size",
+    "channels": "1 (grayscale) or 3 (RGB)",
     "latent_dim": "size of the generator's latent vector z",
     "g_width": "channels of the generator's last hidden layer (doubled at each lower resolution)",
     "d_width": "channels of the discriminator's first layer (doubled at each lower resolution)",
     "arch": "network family: dcgan (strided convolutions) or resnet (the SN-GAN paper's residual blocks)",
-    "kernel_size": "convolution kernel size (default: 4 for dcgan, 3 for resnet, whose blocks need 3)",
+    "kernel_size": "convolution kernel size",
     "d_norm": "normalisation in the discriminator: none or layer (BatchNorm would break the GP)",
     "spectral_norm": "spectral normalisation on every discriminator layer (keras.layers.SpectralNormalization)",
     "minibatch_std": "minibatch standard-deviation channel before the discriminator's last convolution",
     "init": "kernel initializer of both networks: glorot, normal (N(0, 0.02)) or orthogonal",
     "d_conditioning": "conditional models: labels enter D by projection or as an extra channel",
-    "num_classes": "conditional models: number of classes (default: the dataset's)",
+    "num_classes": "conditional models: number of classes",
     "aux_classifier": "AC-GAN: D also predicts the class; its cross-entropy is added to both losses (cgan)",
     "loss": "GAN loss: bce (non-saturating), wasserstein, hinge or lsgan",
     "gp": "gradient penalty weight lambda (0: off); interpolates uniform in [0, 1]",
@@ -69,7 +69,7 @@ HELP = {
     "beta_2": "Adam beta_2 of both optimisers",
     "optimizer": "adam or adamw (decoupled weight decay)",
     "weight_decay": "AdamW weight decay",
-    "clip_grad_norm": "clip each network's global gradient norm to this (default: no clipping)",
+    "clip_grad_norm": "clip each network's global gradient norm to this",
     "ema_decay": "exponential moving average of the generator's (or diffusion network's) weights, used for "
     "samples and the export (0: off)",
     "steps": "train until this many generator updates in total",
@@ -119,6 +119,18 @@ def _flag_type(field: dataclasses.Field):
     return int if "int" in text else float if "float" in text else str
 
 
+# What a setting whose default is None means, for --help.
+NONE_MEANS = {
+    "image_size": "the dataset's own",
+    "channels": "the dataset's own",
+    "kernel_size": "4 for dcgan, 3 for resnet, whose blocks need 3",
+    "d_norm": "none",
+    "num_classes": "the dataset's",
+    "clip_grad_norm": "no clipping",
+    "max_minutes": "no time limit",
+}
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="python -m gans_keras.train",
@@ -133,7 +145,8 @@ def build_parser() -> argparse.ArgumentParser:
         arguments = parser.add_argument_group(group)
         for name in names:
             field = fields[name]
-            help_text = f"{HELP[name]} [default: {field.default!r}, or the model's preset]"
+            default = NONE_MEANS[name] if field.default is None else repr(field.default)
+            help_text = f"{HELP[name]} [default: {default}, or the model's preset]"
             flags = ["--" + name.replace("_", "-")] + (["--n-dis"] if name == "n_critic" else [])
             arguments.add_argument(*flags, dest=name, default=None, help=help_text, **_flag_options(field))
     return parser

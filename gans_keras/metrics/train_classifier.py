@@ -15,6 +15,7 @@ from pathlib import Path
 import keras
 from keras import layers
 
+from gans_keras.cli import HelpFormatter
 from gans_keras.data import load_arrays
 from gans_keras.io import atomic_path, write_json
 from gans_keras.metrics.extractors import shipped_classifier_path
@@ -71,7 +72,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="python -m gans_keras.metrics.train_classifier",
         description=__doc__.splitlines()[0],
-        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+        formatter_class=HelpFormatter,
     )
     parser.add_argument("--dataset", default="fashion_mnist", help="an in-memory dataset of gans_keras.data")
     parser.add_argument("--epochs", type=int, default=8, help="training epochs")
