@@ -31,11 +31,16 @@ class TrainingMonitor(keras.callbacks.Callback):
         log_dir: TensorBoard directory, or None.
         log_every: write TensorBoard scalars every this many steps.
         verbose: show the progress bar.
+        max_minutes: the run's time limit, or None. With one, the bar shows the minutes left to
+            whichever limit comes first instead of an ETA to `total_steps`, which a time-limited
+            run (often given a huge step count) never reaches.
     """
 
-    def __init__(self, total_steps, images_per_step, log_dir=None, log_every=10, verbose=True):
+    def __init__(self, total_steps, images_per_step, log_dir=None, log_every=10, verbose=True, max_minutes=None):
         super().__init__()
         self.total_steps = total_steps
+        self.max_minutes = max_minutes
+        self.minutes_left: float | None = None
         self.images_per_step = images_per_step
         self.log_every = log_every
         self.writer = tf.summary.create_file_writer(str(log_dir)) if log_dir else None
@@ -49,13 +54,14 @@ class TrainingMonitor(keras.callbacks.Callback):
         self.start_step = int(self.model.step)
         # Rate excludes the first step, which traces and compiles the train function.
         self.timed_from: tuple[int, float] | None = None
+        self.began = time.perf_counter()
         interactive = sys.stdout.isatty()
         self.progbar = keras.utils.Progbar(
-            self.total_steps,
+            None if self.max_minutes else self.total_steps,
             verbose=1 if self.verbose else 0,
             interval=0.5 if interactive else 30.0,
             # Shown as they are: each is the value of the latest step, not a running mean.
-            stateful_metrics=["loss", "d_loss", "g_loss", "gp", "img/s", *SCORE_KEYS],
+            stateful_metrics=["loss", "d_loss", "g_loss", "gp", "img/s", "min_left", *SCORE_KEYS],
             unit_name="step",
         )
 
@@ -74,6 +80,11 @@ class TrainingMonitor(keras.callbacks.Callback):
         elif step > self.timed_from[0]:
             first_step, first_time = self.timed_from
             self.images_per_second = (step - first_step) * self.images_per_step / (now - first_time)
+            if self.max_minutes:
+                seconds_per_step = (now - first_time) / (step - first_step)
+                seconds_left = min(self.max_minutes * 60.0 - (now - self.began),
+                                   (self.total_steps - step) * seconds_per_step)
+                self.minutes_left = max(seconds_left, 0.0) / 60.0
         if self.writer is not None and step % self.log_every == 0:
             with self.writer.as_default(step=step):
                 for key, value in self.last_logs.items():
@@ -82,7 +93,10 @@ class TrainingMonitor(keras.callbacks.Callback):
                     tf.summary.scalar("images_per_second", self.images_per_second)
         shown = [(key, self.last_logs[key]) for key in ("loss", "d_loss", "g_loss", "gp") if key in self.last_logs]
         shown += list(self.last_scores.items())
-        self.progbar.update(step, shown + [("img/s", self.images_per_second or 0.0)])
+        shown.append(("img/s", self.images_per_second or 0.0))
+        if self.minutes_left is not None:
+            shown.append(("min_left", self.minutes_left))
+        self.progbar.update(step, shown)
 
     def on_train_end(self, logs=None):
         if self.writer is not None:

@@ -70,6 +70,7 @@ def train(config: TrainConfig, out: str | Path, resume: bool = False, verbose: b
         log_dir=out / "logs",
         log_every=config.log_every,
         verbose=verbose,
+        max_minutes=config.max_minutes,
     )
     sampler = SampleGrid(latents.astype("float32"), out / "samples", config.sample_every, grid_labels)
     callbacks = [
