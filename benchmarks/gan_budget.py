@@ -9,8 +9,9 @@ score them with the shipped Fashion-MNIST classifier, record steps, images/s, sc
 --continue-from copies a finished run and resumes the copy for `max_minutes` more, so a longer
 budget reuses the shorter run's minutes; `minutes_total` in the results adds them up.
 
-Diffusion runs score each sampler of --samplers SAMPLER:STEPS[:IMAGES],... (the first is the
-headline, its images go to samples.npz) and time it:
+Diffusion runs score each sampler of --samplers SAMPLER:STEPS[:IMAGES][:KEY=VALUE...],... (the
+first is the headline, its images go to samples.npz) and time it; KEY is one of eta, guidance,
+spacing, clip_x0, otherwise the run's setting:
 
     python benchmarks/gan_budget.py --config benchmarks/configs/diffusion_fashion_mnist_15min.json \
         --name diffusion_15min --samplers ddim:50,ddim:10,ddim:20,ddim:100,ddpm:1000:100,ddim:50:100
@@ -53,34 +54,56 @@ def parse_setting(text: str) -> tuple[str, object]:
     return key, json.loads(value)
 
 
-def parse_samplers(text: str) -> list[tuple[str, int, int | None]]:
-    """"ddim:50,ddpm:1000:200" -> [("ddim", 50, None), ("ddpm", 1000, 200)]."""
+SAMPLER_SETTINGS = ("eta", "guidance", "spacing", "clip_x0")  # DiffusionSampler.configure's keywords
+
+
+def parse_samplers(text: str) -> list[tuple[str, int, int | None, dict]]:
+    """"ddim:50,ddpm:1000:200,ddim:50:guidance=0.5" ->
+    [("ddim", 50, None, {}), ("ddpm", 1000, 200, {}), ("ddim", 50, None, {"guidance": 0.5})]."""
     specs = []
     for item in text.split(","):
         parts = item.split(":")
-        if len(parts) not in (2, 3) or parts[0] not in ("ddim", "ddpm"):
-            raise argparse.ArgumentTypeError(f"{item!r} is not SAMPLER:STEPS[:IMAGES] with SAMPLER ddim or ddpm")
-        specs.append((parts[0], int(parts[1]), int(parts[2]) if len(parts) == 3 else None))
+        settings = dict(part.split("=", 1) for part in parts if "=" in part)
+        plain = [part for part in parts if "=" not in part]
+        if len(plain) not in (2, 3) or plain[0] not in ("ddim", "ddpm") or not set(settings) <= set(SAMPLER_SETTINGS):
+            raise argparse.ArgumentTypeError(
+                f"{item!r} is not SAMPLER:STEPS[:IMAGES][:KEY=VALUE...] with SAMPLER ddim or ddpm and KEY one of "
+                + ", ".join(SAMPLER_SETTINGS))
+        settings = {key: value if key == "spacing" else json.loads(value) for key, value in settings.items()}
+        specs.append((plain[0], int(plain[1]), int(plain[2]) if len(plain) == 3 else None, settings))
     return specs
 
 
 def score_samplers(generator, specs, num_samples: int, config) -> dict:
-    """Per sampler: images, seconds per 1000 images (batches of 500) and classifier scores."""
+    """Per sampler: images, seconds per 1000 images (batches of 500) and classifier scores.
+    Settings a spec leaves out are the run's, not the previous spec's."""
+    run_settings = dict(eta=config.eta, guidance=config.guidance, spacing=config.timestep_spacing,
+                        clip_x0=config.clip_x0)
     results = {}
-    for sampler, steps, images in specs:
-        generator.configure(sampler=sampler, steps=steps)
+    for sampler, steps, images, settings in specs:
+        generator.configure(sampler=sampler, steps=steps, **{**run_settings, **settings})
         num = images or num_samples
+        name = f"{sampler}-{steps}" + "".join(f"-{key}{value}" for key, value in settings.items())
         started = time.perf_counter()
         samples = sample(generator, num, seed=config.seed)
         seconds = time.perf_counter() - started
-        print(f"{sampler}-{steps}: {num} images in {seconds:.1f} s", flush=True)
-        results[f"{sampler}-{steps}" + (f"-{images}img" if images else "")] = {
-            "sampler": sampler, "steps": steps, "images": num,
+        print(f"{name}: {num} images in {seconds:.1f} s", flush=True)
+        results[name + (f"-{images}img" if images else "")] = {
+            "sampler": sampler, "steps": steps, **settings, "images": num,
             "seconds_per_1000_images": round(seconds / num * 1000, 1),
             BACKBONE: evaluate_images(samples, config.dataset, backbone=BACKBONE, num=num),
             "samples": samples,
         }
     return results
+
+
+def machine() -> dict:
+    return {
+        "cpus": os.cpu_count(),
+        "processor": platform.processor() or platform.machine(),
+        "tensorflow": tf.__version__,
+        "keras": keras.__version__,
+    }
 
 
 def main() -> int:
@@ -93,7 +116,7 @@ def main() -> int:
     parser.add_argument("--num-samples", type=int, default=10_000)
     parser.add_argument("--continue-from", type=Path, metavar="RUN",
                         help="copy this finished run (its config.json replaces --config) and train the copy further")
-    parser.add_argument("--samplers", type=parse_samplers, metavar="SAMPLER:STEPS[:IMAGES],...",
+    parser.add_argument("--samplers", type=parse_samplers, metavar="SAMPLER:STEPS[:IMAGES][:KEY=VALUE...],...",
                         help="diffusion runs: score each sampler (IMAGES: fewer than --num-samples, for slow ones)")
     args = parser.parse_args()
 
@@ -129,12 +152,7 @@ def main() -> int:
         "name": args.name,
         "command": "python benchmarks/gan_budget.py " + shlex.join(sys.argv[1:]),
         "date": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-        "machine": {
-            "cpus": os.cpu_count(),
-            "processor": platform.processor() or platform.machine(),
-            "tensorflow": tf.__version__,
-            "keras": keras.__version__,
-        },
+        "machine": machine(),
         "config": config.to_dict(),
         **summary,
         "continued_from": str(args.continue_from) if args.continue_from else None,

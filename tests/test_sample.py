@@ -1,9 +1,13 @@
 import json
+import subprocess
+import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
 from PIL import Image
 
+from gans_keras.evaluate import main as evaluate_main
 from gans_keras.sample import main
 from gans_keras.samplers import sampling_timesteps
 
@@ -104,11 +108,28 @@ def test_diffusion_flags_on_a_gan_run(trained_run, capsys):
 
 
 def test_evaluate_a_diffusion_run_with_another_sampler(diffusion_run, capsys):
-    from gans_keras.evaluate import main as evaluate_main
-
     assert evaluate_main(["--run", str(diffusion_run), "--num", "150", "--sampler", "ddpm",
                           "--sampling-steps", "4"]) == 0
     metrics = json.loads((diffusion_run / "metrics.json").read_text())["classifier:fashion_mnist"]
     assert metrics["num_samples"] == 150 and np.isfinite(metrics["fid"])
     assert evaluate_main(["--samples", str(diffusion_run / "x.npz"), "--sampler", "ddim"]) == 2
     assert "apply to --run" in capsys.readouterr().err
+
+
+@pytest.mark.filterwarnings("ignore:20 samples for 128-d features")
+def test_benchmark_scores_samplers_with_settings_and_resets_them(diffusion_run, tmp_path):
+    """benchmarks/diffusion_samplers.py: a setting holds for its own sampler only, and a plain
+    sampler's scores equal `evaluate --run` with the same flags (same seed, same images)."""
+    root = Path(__file__).resolve().parents[1]
+    out = tmp_path / "samplers.json"
+    subprocess.run([sys.executable, "benchmarks/diffusion_samplers.py", "--run", str(diffusion_run), "--name", "t",
+                    "--samplers", "ddim:3:20:guidance=2,ddim:3:20", "--out", str(out)], cwd=root, check=True)
+    samplers = json.loads(out.read_text())["samplers"]
+    assert list(samplers) == ["ddim-3-guidance2-20img", "ddim-3-20img"]
+    assert samplers["ddim-3-guidance2-20img"]["guidance"] == 2 and samplers["ddim-3-20img"]["images"] == 20
+    reference = tmp_path / "evaluate.json"
+    assert evaluate_main(["--run", str(diffusion_run), "--num", "20", "--sampler", "ddim", "--sampling-steps", "3",
+                          "--out", str(reference)]) == 0
+    expected = json.loads(reference.read_text())["classifier:fashion_mnist"]["fid"]
+    assert samplers["ddim-3-20img"]["classifier:fashion_mnist"]["fid"] == pytest.approx(expected, rel=1e-9)
+    assert samplers["ddim-3-guidance2-20img"]["classifier:fashion_mnist"]["fid"] != pytest.approx(expected, rel=1e-6)
