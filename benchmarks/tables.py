@@ -3,7 +3,7 @@ README's numbers are the files' numbers.
 
     python benchmarks/tables.py 15min      # runs after 15 minutes; also 25min, 60min
     python benchmarks/tables.py ablation
-    python benchmarks/tables.py diffusion_60min   # its samplers; also diffusion_15min
+    python benchmarks/tables.py diffusion_60min   # its samplers; also diffusion_15min, diffusion_60min_guidance
     python benchmarks/tables.py compare_60min     # diffusion DDIM-50 vs GANs on 1,000 images
 """
 
@@ -65,8 +65,8 @@ def main(which: str) -> int:
     elif which.endswith("min"):
         print(runs_table(f"*_{which}.json", "minutes_total"))
     else:
-        print("choose one of: 15min, 25min, 60min, ablation, diffusion_15min, diffusion_60min, compare_15min, "
-              "compare_60min", file=sys.stderr)
+        print("choose one of: 15min, 25min, 60min, ablation, diffusion_15min, diffusion_60min, "
+              "diffusion_60min_guidance, compare_15min, compare_60min", file=sys.stderr)
         return 2
     return 0
 

@@ -462,11 +462,21 @@ for name in after_15:
 
 Each 15-minute run continued on its own checkpoint (`--continue-from`, same data order and
 optimiser state): 10 more minutes for 25 in all, and from there 35 more for 60 in all (the
-diffusion model went from 15 straight to 60). Only some models have a 60-minute run: a
-60-minute run of every model is about five hours of this machine."""),
+diffusion model went from 15 straight to 60 and is scored on 1,000 images, so it is left out
+of the plot of the GANs' 10,000-image FIDs)."""),
         new_code_cell("""\
 show(load("*_25min.json"), real_row=False)
 show(load("*_60min.json"), real_row=False)"""),
+        new_code_cell("""\
+figure, axis = plt.subplots(figsize=(6, 3.5))
+for name in after_15:
+    model = name.removesuffix("_15min")
+    points = [(budget, json.loads(path.read_text())[BACKBONE]) for budget in (15, 25, 60)
+              if (path := RESULTS / f"{model}_{budget}min.json").exists()]
+    if model != "diffusion":
+        axis.plot([budget for budget, _ in points], [scores["fid"] for _, scores in points], marker="o", label=model)
+axis.set(xlabel="training minutes (2 CPU cores)", ylabel="classifier FID, 10,000 images", yscale="log")
+axis.legend();"""),
         new_markdown_cell("""\
 ## What each trick does (DCGAN, 4,000 steps)
 
@@ -498,19 +508,26 @@ for path in sorted(RESULTS.glob("diffusion_*min.json")):
 ## Diffusion against the GANs
 
 The diffusion model's DDIM-50 samples (1,000 images) against the first 1,000 of each GAN's
-benchmark samples after the same budget, so that every FID here comes from 1,000 images."""),
+benchmark samples after the same budget, so that every FID here comes from 1,000 images. After
+60 minutes the diffusion model is also shown with classifier-free guidance (`--guidance W`,
+`benchmarks/diffusion_samplers.py`), the same 1,000 starting points."""),
         new_code_cell("""\
 for budget in ("15min", "60min"):
     path = RESULTS / f"diffusion_{budget}.json"
     if not path.exists():
         continue
     rows = {f"diffusion ddim-50 {budget}": json.loads(path.read_text())["samplers"]["ddim-50"][BACKBONE]}
+    guided = RESULTS / f"diffusion_{budget}_guidance.json"
+    if guided.exists():
+        for name, row in json.loads(guided.read_text())["samplers"].items():
+            if row.get("guidance"):  # its unguided row is the one above
+                rows[f"diffusion {name.removesuffix('-1000img')}"] = row[BACKBONE]
     for gan_path in sorted(RESULTS.glob(f"*_{budget}_metrics_1000img.json")):
         rows[gan_path.stem.removesuffix("_metrics_1000img")] = json.loads(gan_path.read_text())[BACKBONE]
     keys = ("fid", "is_mean", "kid_mean", "precision", "recall")
-    print(f"{'run':<28}" + "".join(f"{key:>10}" for key in keys))
+    print(f"{'run':<34}" + "".join(f"{key:>10}" for key in keys))
     for name, row in rows.items():
-        print(f"{name:<28}" + "".join(f"{row[key]:>10.3f}" for key in keys))
+        print(f"{name:<34}" + "".join(f"{row[key]:>10.3f}" for key in keys))
     print()"""),
     ], metadata={"kernelspec": {"name": "python3", "display_name": "Python 3"}})
 

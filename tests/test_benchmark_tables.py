@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib.util
+import json
 import re
 from pathlib import Path
 
@@ -24,11 +25,14 @@ def table_names() -> list[str]:
     budgets = sorted({match.group(1) for path in RESULTS.glob("*.json")
                       if (match := re.fullmatch(r"[a-z]+_(\d+min)", path.stem))})
     diffusion = sorted(path.stem for path in RESULTS.glob("diffusion_*min.json"))
-    return [*budgets, "ablation", *diffusion, *(name.replace("diffusion_", "compare_") for name in diffusion)]
+    sampler_sweeps = sorted(path.stem for path in RESULTS.glob("*.json")
+                            if json.loads(path.read_text()).get("benchmark") == "diffusion_samplers")
+    return [*budgets, "ablation", *diffusion, *(name.replace("diffusion_", "compare_") for name in diffusion),
+            *sampler_sweeps]
 
 
 def test_every_budget_has_a_table():
-    assert {"15min", "25min", "diffusion_15min", "compare_15min"} <= set(table_names())
+    assert {"15min", "25min", "diffusion_15min", "compare_15min", "diffusion_60min_guidance"} <= set(table_names())
 
 
 @pytest.mark.parametrize("name", table_names())
