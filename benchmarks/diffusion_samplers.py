@@ -12,12 +12,10 @@ benchmarks/results/<name>.json (or --out).
 from __future__ import annotations
 
 import argparse
-import shlex
 import sys
-from datetime import datetime, timezone
 from pathlib import Path
 
-from gan_budget import BACKBONE, machine, parse_samplers, score_samplers  # also puts the repository on sys.path
+from gan_budget import BACKBONE, parse_samplers, provenance, score_samplers  # also puts the repository on sys.path
 
 from gans_keras.config import make_config, read_overrides
 from gans_keras.io import write_json
@@ -43,11 +41,7 @@ def main() -> int:
     for record in samplers.values():
         del record["samples"]
     result = {
-        "benchmark": "diffusion_samplers",
-        "name": args.name,
-        "command": "python benchmarks/diffusion_samplers.py " + shlex.join(sys.argv[1:]),
-        "date": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-        "machine": machine(),
+        **provenance("diffusion_samplers", args.name),
         "run": str(args.run),
         "backbone": BACKBONE,
         "samplers": samplers,

@@ -97,12 +97,19 @@ def score_samplers(generator, specs, num_samples: int, config) -> dict:
     return results
 
 
-def machine() -> dict:
+def provenance(benchmark: str, name: str) -> dict:
+    """What every results file opens with: which benchmark, the exact command, when, on what."""
     return {
-        "cpus": os.cpu_count(),
-        "processor": platform.processor() or platform.machine(),
-        "tensorflow": tf.__version__,
-        "keras": keras.__version__,
+        "benchmark": benchmark,
+        "name": name,
+        "command": f"python benchmarks/{Path(sys.argv[0]).name} " + shlex.join(sys.argv[1:]),
+        "date": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "machine": {
+            "cpus": os.cpu_count(),
+            "processor": platform.processor() or platform.machine(),
+            "tensorflow": tf.__version__,
+            "keras": keras.__version__,
+        },
     }
 
 
@@ -148,11 +155,7 @@ def main() -> int:
     grid = ROOT / "markdown_img" / f"{args.name}.png"
     shutil.copyfile(out / summary["sample_grid"], grid)
     result = {
-        "benchmark": "gan_budget",
-        "name": args.name,
-        "command": "python benchmarks/gan_budget.py " + shlex.join(sys.argv[1:]),
-        "date": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-        "machine": machine(),
+        **provenance("gan_budget", args.name),
         "config": config.to_dict(),
         **summary,
         "continued_from": str(args.continue_from) if args.continue_from else None,
