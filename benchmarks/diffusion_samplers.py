@@ -15,13 +15,11 @@ import argparse
 import sys
 from pathlib import Path
 
-from gan_budget import BACKBONE, parse_samplers, provenance, score_samplers  # also puts the repository on sys.path
+from gan_budget import BACKBONE, ROOT, parse_samplers, provenance, score_samplers  # puts ROOT on sys.path
 
 from gans_keras.config import make_config, read_overrides
 from gans_keras.io import write_json
 from gans_keras.sampling import load_generator
-
-ROOT = Path(__file__).resolve().parents[1]
 
 
 def main() -> int:

@@ -31,15 +31,15 @@ class TrainingMonitor(keras.callbacks.Callback):
         log_dir: TensorBoard directory, or None.
         log_every: write TensorBoard scalars every this many steps.
         verbose: show the progress bar.
-        max_minutes: the run's time limit, or None. With one, the bar shows the minutes left to
-            whichever limit comes first instead of an ETA to `total_steps`, which a time-limited
-            run (often given a huge step count) never reaches.
+        time_limit: the run's TimeLimit callback, or None. With one, the bar shows the minutes
+            left to whichever limit comes first instead of an ETA to `total_steps`, which a
+            time-limited run (often given a huge step count) never reaches.
     """
 
-    def __init__(self, total_steps, images_per_step, log_dir=None, log_every=10, verbose=True, max_minutes=None):
+    def __init__(self, total_steps, images_per_step, log_dir=None, log_every=10, verbose=True, time_limit=None):
         super().__init__()
         self.total_steps = total_steps
-        self.max_minutes = max_minutes
+        self.time_limit = time_limit
         self.minutes_left: float | None = None
         self.images_per_step = images_per_step
         self.log_every = log_every
@@ -54,10 +54,9 @@ class TrainingMonitor(keras.callbacks.Callback):
         self.start_step = int(self.model.step)
         # Rate excludes the first step, which traces and compiles the train function.
         self.timed_from: tuple[int, float] | None = None
-        self.began = time.perf_counter()
         interactive = sys.stdout.isatty()
         self.progbar = keras.utils.Progbar(
-            None if self.max_minutes else self.total_steps,
+            None if self.time_limit else self.total_steps,
             verbose=1 if self.verbose else 0,
             interval=0.5 if interactive else 30.0,
             # Shown as they are: each is the value of the latest step, not a running mean.
@@ -80,10 +79,9 @@ class TrainingMonitor(keras.callbacks.Callback):
         elif step > self.timed_from[0]:
             first_step, first_time = self.timed_from
             self.images_per_second = (step - first_step) * self.images_per_step / (now - first_time)
-            if self.max_minutes:
+            if self.time_limit:
                 seconds_per_step = (now - first_time) / (step - first_step)
-                seconds_left = min(self.max_minutes * 60.0 - (now - self.began),
-                                   (self.total_steps - step) * seconds_per_step)
+                seconds_left = min(self.time_limit.seconds_left(), (self.total_steps - step) * seconds_per_step)
                 self.minutes_left = max(seconds_left, 0.0) / 60.0
         if self.writer is not None and step % self.log_every == 0:
             with self.writer.as_default(step=step):
@@ -154,7 +152,10 @@ class TimeLimit(keras.callbacks.Callback):
     def on_train_begin(self, logs=None):
         self.start = time.monotonic()
 
+    def seconds_left(self) -> float:
+        return self.seconds - (time.monotonic() - self.start)
+
     def on_train_batch_end(self, batch, logs=None):
-        if time.monotonic() - self.start >= self.seconds:
+        if self.seconds_left() <= 0:
             self.reached = True
             self.model.stop_training = True

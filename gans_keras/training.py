@@ -64,13 +64,14 @@ def train(config: TrainConfig, out: str | Path, resume: bool = False, verbose: b
         grid_labels = np.repeat(np.arange(min(config.num_classes, 10)), 10).astype("int32")
     grid_size = GRID_SIZE if grid_labels is None else len(grid_labels)
     latents = np.random.default_rng(config.seed).standard_normal((grid_size, *model.latent_shape))
+    time_limit = TimeLimit(config.max_minutes) if config.max_minutes else None
     monitor = TrainingMonitor(
         config.steps,
         images_per_step=config.batch_size * config.n_critic,
         log_dir=out / "logs",
         log_every=config.log_every,
         verbose=verbose,
-        max_minutes=config.max_minutes,
+        time_limit=time_limit,
     )
     sampler = SampleGrid(latents.astype("float32"), out / "samples", config.sample_every, grid_labels)
     callbacks = [
@@ -85,7 +86,6 @@ def train(config: TrainConfig, out: str | Path, resume: bool = False, verbose: b
             config.eval_every, config.dataset, backbone, config.eval_samples, out / "logs" / "eval", config.seed
         )
         callbacks.insert(0, evaluator)  # before the monitor, which shows its scores
-    time_limit = TimeLimit(config.max_minutes) if config.max_minutes else None
     if time_limit:
         callbacks.append(time_limit)
 

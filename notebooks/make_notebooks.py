@@ -469,12 +469,10 @@ show(load("*_25min.json"), real_row=False)
 show(load("*_60min.json"), real_row=False)"""),
         new_code_cell("""\
 figure, axis = plt.subplots(figsize=(6, 3.5))
-for name in after_15:
-    model = name.removesuffix("_15min")
+for model in (name.removesuffix("_15min") for name in after_15 if not name.startswith("diffusion")):
     points = [(budget, json.loads(path.read_text())[BACKBONE]) for budget in (15, 25, 60)
               if (path := RESULTS / f"{model}_{budget}min.json").exists()]
-    if model != "diffusion":
-        axis.plot([budget for budget, _ in points], [scores["fid"] for _, scores in points], marker="o", label=model)
+    axis.plot([budget for budget, _ in points], [scores["fid"] for _, scores in points], marker="o", label=model)
 axis.set(xlabel="training minutes (2 CPU cores)", ylabel="classifier FID, 10,000 images", yscale="log")
 axis.legend();"""),
         new_markdown_cell("""\

@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from gans_keras.callbacks import TrainingMonitor
+from gans_keras.callbacks import TimeLimit, TrainingMonitor
 from gans_keras.checkpoint import list_checkpoints
 from gans_keras.config import FIELDS, make_config
 from gans_keras.models.registry import get_model
@@ -123,23 +123,27 @@ def test_nonfinite_loss_stops_training():
     assert model.stop_training and monitor.nonfinite_step == 0
 
 
-
 @pytest.mark.parametrize("total_steps, expected_minutes", [
     (1_000_000, (120 - 11) / 60),  # the time limit comes first: 109 s of the 2 minutes remain
     (5, 3 / 60),  # the steps come first: 3 steps left at 1 s a step
 ])
 def test_time_limited_run_shows_minutes_left_to_the_earlier_limit(monkeypatch, total_steps, expected_minutes):
-    clock = iter([0.0, 10.0, 11.0])
-    monkeypatch.setattr("gans_keras.callbacks.time.perf_counter", lambda: next(clock))
+    now = [0.0]
+    monkeypatch.setattr("gans_keras.callbacks.time.perf_counter", lambda: now[0])
+    monkeypatch.setattr("gans_keras.callbacks.time.monotonic", lambda: now[0])
     model = get_model(make_config({"g_width": 8, "d_width": 8}), image_size=8, channels=1)
-    monitor = TrainingMonitor(total_steps=total_steps, images_per_step=1, verbose=False, max_minutes=2)
-    monitor.set_model(model)
-    monitor.on_train_begin()
+    time_limit = TimeLimit(minutes=2)
+    monitor = TrainingMonitor(total_steps=total_steps, images_per_step=1, verbose=False, time_limit=time_limit)
+    for callback in (monitor, time_limit):
+        callback.set_model(model)
+        callback.on_train_begin()
     assert monitor.progbar.target is None  # no ETA to a step count the run may never reach
-    for step in (1, 2):
+    for step, seconds in ((1, 10.0), (2, 11.0)):
+        now[0] = seconds
         model.step.assign(step)
         monitor.on_train_batch_end(step, {"d_loss": 1.0, "g_loss": 1.0})
     assert monitor.minutes_left == pytest.approx(expected_minutes)
+
 
 def test_help_documents_every_flag():
     text = build_parser().format_help()
