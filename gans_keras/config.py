@@ -8,6 +8,18 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 
+# Settings with a fixed set of values. Kept here, free of TensorFlow, so that the config can be
+# checked without importing it; samplers.py and schedules.py take their choices from this table.
+CHOICES = {
+    "arch": ("dcgan", "resnet"),
+    "noise_schedule": ("linear", "cosine"),
+    "prediction": ("eps", "v"),
+    "sampler": ("ddim", "ddpm"),
+    "timestep_spacing": ("linear", "quadratic"),
+    "precision": ("float32", "mixed_float16", "mixed_bfloat16"),
+    "optimizer": ("adam", "adamw"),
+}
+
 
 @dataclass
 class TrainConfig:
@@ -86,10 +98,9 @@ class TrainConfig:
                 raise ValueError(f"{name} must be >= 1, got {getattr(self, name)}")
         if self.kernel_size is not None and self.kernel_size < 1:
             raise ValueError(f"kernel_size must be >= 1, got {self.kernel_size}")
-        if self.arch not in ("dcgan", "resnet"):
-            raise ValueError(f"arch must be dcgan or resnet, got {self.arch!r}")
-        if self.optimizer not in ("adam", "adamw"):
-            raise ValueError(f"optimizer must be adam or adamw, got {self.optimizer!r}")
+        for name, choices in CHOICES.items():
+            if getattr(self, name) not in choices:
+                raise ValueError(f"{name} must be one of {', '.join(choices)}, got {getattr(self, name)!r}")
         for name in ("gp", "r1", "cr", "instance_noise", "weight_decay"):
             if getattr(self, name) < 0:
                 raise ValueError(f"{name} must be >= 0, got {getattr(self, name)}")
@@ -97,18 +108,8 @@ class TrainConfig:
             raise ValueError(
                 f"replay_buffer must hold at least one batch ({self.batch_size}), got {self.replay_buffer}"
             )
-        if self.noise_schedule not in ("linear", "cosine"):
-            raise ValueError(f"noise_schedule must be linear or cosine, got {self.noise_schedule!r}")
-        if self.prediction not in ("eps", "v"):
-            raise ValueError(f"prediction must be eps or v, got {self.prediction!r}")
-        if self.sampler not in ("ddim", "ddpm"):
-            raise ValueError(f"sampler must be ddim or ddpm, got {self.sampler!r}")
-        if self.timestep_spacing not in ("linear", "quadratic"):
-            raise ValueError(f"timestep_spacing must be linear or quadratic, got {self.timestep_spacing!r}")
         if not 1 <= self.sampling_steps <= self.timesteps:
             raise ValueError(f"sampling_steps must be in [1, timesteps={self.timesteps}], got {self.sampling_steps}")
-        if self.precision not in ("float32", "mixed_float16", "mixed_bfloat16"):
-            raise ValueError(f"precision must be float32, mixed_float16 or mixed_bfloat16, got {self.precision!r}")
         if not 0 <= self.dropout < 1 or not 0 <= self.label_dropout <= 1:
             raise ValueError(f"dropout must be in [0, 1) and label_dropout in [0, 1], got {self.dropout}, "
                              f"{self.label_dropout}")

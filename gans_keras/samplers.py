@@ -10,10 +10,11 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+from gans_keras.config import CHOICES
 from gans_keras.schedules import NoiseSchedule
 
-SAMPLERS = ("ddim", "ddpm")
-SPACINGS = ("linear", "quadratic")
+SAMPLERS = CHOICES["sampler"]
+SPACINGS = CHOICES["timestep_spacing"]
 STAT_KEYS = ("x_min", "x_max", "x_std", "x0_min", "x0_max", "x0_std")
 
 
@@ -57,8 +58,8 @@ class DiffusionSampler:
     def __init__(self, network: keras.Model, schedule: NoiseSchedule, prediction: str = "eps",
                  num_classes: int | None = None, sampler: str = "ddim", steps: int = 50, eta: float = 0.0,
                  clip_x0: bool = True, guidance: float = 0.0, spacing: str = "linear", seed: int = 0):
-        if prediction not in ("eps", "v"):
-            raise ValueError(f"prediction must be eps or v, got {prediction!r}")
+        if prediction not in CHOICES["prediction"]:
+            raise ValueError(f"prediction must be one of {', '.join(CHOICES['prediction'])}, got {prediction!r}")
         self.network = network
         self.schedule = schedule
         self.prediction = prediction

@@ -8,7 +8,9 @@ import math
 import numpy as np
 import tensorflow as tf
 
-SCHEDULES = ("linear", "cosine")
+from gans_keras.config import CHOICES
+
+SCHEDULES = CHOICES["noise_schedule"]
 
 
 class NoiseSchedule:

@@ -12,7 +12,7 @@ import sys
 from datetime import datetime
 from pathlib import Path
 
-from gans_keras.config import FIELDS, TrainConfig, make_config, read_overrides
+from gans_keras.config import CHOICES, FIELDS, TrainConfig, make_config, read_overrides
 from gans_keras.data import DATASET_CHOICES
 from gans_keras.models.registry import MODELS
 from gans_keras.training import train
@@ -109,7 +109,7 @@ assert sorted(sum(GROUPS.values(), ())) == sorted(FIELDS) == sorted(HELP), "ever
 def _flag_options(field: dataclasses.Field) -> dict:
     if str(field.type) == "bool":
         return {"action": argparse.BooleanOptionalAction}
-    return {"type": _flag_type(field)}
+    return {"type": _flag_type(field), "choices": CHOICES.get(field.name)}
 
 
 def _flag_type(field: dataclasses.Field):

@@ -2,7 +2,7 @@ import json
 
 import pytest
 
-from gans_keras.config import make_config, read_overrides
+from gans_keras.config import CHOICES, make_config, read_overrides
 
 
 def test_precedence_defaults_preset_overrides():
@@ -24,12 +24,19 @@ def test_bad_values_named():
         make_config({"n_critic": 0})
     with pytest.raises(ValueError, match="max_minutes must be > 0"):
         make_config({"max_minutes": -1})
-    with pytest.raises(ValueError, match="optimizer must be adam or adamw, got 'sgd'"):
+    with pytest.raises(ValueError, match="optimizer must be one of adam, adamw, got 'sgd'"):
         make_config({"optimizer": "sgd"})
     with pytest.raises(ValueError, match="r1 must be >= 0"):
         make_config({"r1": -1.0})
-    with pytest.raises(ValueError, match="timestep_spacing must be linear or quadratic, got 'log'"):
+    with pytest.raises(ValueError, match="timestep_spacing must be one of linear, quadratic, got 'log'"):
         make_config({"timestep_spacing": "log"})
+
+
+@pytest.mark.parametrize("name", sorted(CHOICES))
+def test_settings_with_fixed_values_reject_others(name):
+    assert getattr(make_config({}), name) in CHOICES[name]
+    with pytest.raises(ValueError, match=f"{name} must be one of {', '.join(CHOICES[name])}, got 'bogus'"):
+        make_config({name: "bogus"})
 
 
 def test_config_file_errors(tmp_path):

@@ -5,6 +5,7 @@ from __future__ import annotations
 import keras
 import tensorflow as tf
 
+from gans_keras.config import CHOICES
 from gans_keras.samplers import DiffusionSampler
 from gans_keras.schedules import NoiseSchedule
 
@@ -36,8 +37,8 @@ class Diffusion(keras.Model):
                  ema_decay: float = 0.999, num_classes: int | None = None, label_dropout: float = 0.1,
                  seed: int | None = None, sampler_options: dict | None = None, **kwargs):
         super().__init__(**kwargs)
-        if prediction not in ("eps", "v"):
-            raise ValueError(f"prediction must be eps or v, got {prediction!r}")
+        if prediction not in CHOICES["prediction"]:
+            raise ValueError(f"prediction must be one of {', '.join(CHOICES['prediction'])}, got {prediction!r}")
         if not 0.0 <= ema_decay < 1.0:
             raise ValueError(f"ema_decay must be in [0, 1), got {ema_decay}")
         if not 0.0 <= label_dropout <= 1.0:
