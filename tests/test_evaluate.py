@@ -1,4 +1,7 @@
 import json
+import subprocess
+import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -78,3 +81,23 @@ def test_evaluate_cli_on_samples_and_errors(tmp_path, train_images, train_labels
     assert main(["--samples", str(tmp_path / "missing.npz")]) == 2
     assert main(["--samples", str(samples), "--num", "200", "--backbone", "inception"]) == 2
     assert "classify_image_graph_def.pb was not found" in capsys.readouterr().err
+
+
+def test_ema_batchnorm_benchmark_scores_the_exported_generator_and_the_copied_statistics(tmp_path):
+    """benchmarks/ema_batchnorm.py: its EMA-with-own-statistics row is the run's exported
+    generator (`evaluate --run` scores it the same), and copying the live statistics changes it."""
+    from gans_keras.train import main as train_main
+    from tests.test_train import TINY
+
+    run = tmp_path / "dcgan"
+    assert train_main(TINY + ["--model", "dcgan", "--ema-decay", "0.9", "--steps", "2", "--out", str(run)]) == 0
+    out = tmp_path / "ema.json"
+    root = Path(__file__).resolve().parents[1]
+    subprocess.run([sys.executable, "benchmarks/ema_batchnorm.py", "--run", str(run), "--name", "t", "--num", "50",
+                    "--out", str(out)], cwd=root, check=True)
+    generators = json.loads(out.read_text())["generators"]
+    assert set(generators) == {"ema_own_statistics", "live", "ema_live_statistics"}
+    assert main(["--run", str(run), "--num", "50", "--out", str(tmp_path / "evaluate.json")]) == 0
+    exported = json.loads((tmp_path / "evaluate.json").read_text())["classifier:fashion_mnist"]["fid"]
+    assert generators["ema_own_statistics"]["fid"] == pytest.approx(exported, rel=1e-9)
+    assert generators["ema_live_statistics"]["fid"] != pytest.approx(exported, rel=1e-6)

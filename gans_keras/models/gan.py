@@ -29,7 +29,7 @@ class GAN(keras.Model):
             (e.g. `DiffAugment`), or None.
         seed: seed of the latent and penalty random stream.
         ema_decay: when > 0, keep `ema_generator`, an exponential moving average of the
-            generator's weights (BatchNorm statistics copied), used for sampling and export.
+            generator's weights (with BatchNorm statistics of its own), used for sampling and export.
         instance_noise: std of Gaussian noise added to every image the discriminator sees,
             decaying linearly to 0 at step `instance_noise_steps` (Sønderby et al. 2017).
         num_classes: for class-conditional networks (both take `[inputs, labels]`): fakes in
@@ -125,14 +125,16 @@ class GAN(keras.Model):
         """The generator that samples and exports use: the EMA copy when there is one."""
         return self.ema_generator if self.ema_generator is not None else self.generator
 
-    def _update_ema(self):
+    def _update_ema(self, batch_size, labels):
         decay = self.ema_decay
         pairs = zip(self.ema_generator.trainable_variables, self.generator.trainable_variables, strict=True)
         for average, weight in pairs:
             average.assign(decay * average + (1.0 - decay) * weight)
-        pairs = zip(self.ema_generator.non_trainable_variables, self.generator.non_trainable_variables, strict=True)
-        for average, weight in pairs:
-            average.assign(weight)
+        if self.ema_generator.non_trainable_variables:
+            # BatchNorm statistics must be those of the averaged weights: the live generator's
+            # describe other activations. A training-mode pass updates the copy's own.
+            z = self.sample_latents(batch_size)
+            self.ema_generator(z if labels is None else [z, labels], training=True)
 
     def call(self, inputs, training=False):
         return self.generator(inputs, training=training)
@@ -237,7 +239,7 @@ class GAN(keras.Model):
         grads = tape.gradient(g_loss, self.generator.trainable_variables)
         self.g_optimizer.apply_gradients(zip(grads, self.generator.trainable_variables, strict=True))
         if self.ema_generator is not None:
-            self._update_ema()
+            self._update_ema(batch_size, labels)
         return {"g_loss": g_loss, **aux_values, "g_grad_norm": tf.linalg.global_norm(grads)}
 
     def train_step(self, data):
