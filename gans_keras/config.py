@@ -59,6 +59,7 @@ class TrainConfig:
     timesteps: int = 1000
     noise_schedule: str = "linear"  # linear or cosine
     prediction: str = "eps"  # eps or v
+    min_snr_gamma: float = 0.0  # Min-SNR-gamma loss weighting (Hang et al. 2023); 0: plain L_simple
     label_dropout: float = 0.1  # classifier-free guidance training
     sampler: str = "ddim"  # ddim or ddpm: grids, evaluation and the default of gans_keras.sample
     sampling_steps: int = 50
@@ -101,7 +102,7 @@ class TrainConfig:
         for name, choices in CHOICES.items():
             if getattr(self, name) not in choices:
                 raise ValueError(f"{name} must be one of {', '.join(choices)}, got {getattr(self, name)!r}")
-        for name in ("gp", "r1", "cr", "instance_noise", "weight_decay"):
+        for name in ("gp", "r1", "cr", "instance_noise", "weight_decay", "min_snr_gamma"):
             if getattr(self, name) < 0:
                 raise ValueError(f"{name} must be >= 0, got {getattr(self, name)}")
         if self.replay_buffer and self.replay_buffer < self.batch_size:

@@ -64,6 +64,20 @@ class NoiseSchedule:
         return (self._gather(np.sqrt(self.alpha_bars), t, ndim) * noise
                 - self._gather(np.sqrt(1 - self.alpha_bars), t, ndim) * x0)
 
+    def snr(self) -> np.ndarray:
+        """Signal-to-noise ratio of x_t, alpha_bar_t / (1 - alpha_bar_t), for t = 0 .. T-1."""
+        return self.alpha_bars / (1 - self.alpha_bars)
+
+    def min_snr_weights(self, t, gamma: float, prediction: str):
+        """Min-SNR-gamma loss weights (Hang et al. 2023), shape (B,): the x_0 error's weight
+        min(SNR_t, gamma) expressed for the target the network predicts, min(SNR_t, gamma) / SNR_t
+        for eps and min(SNR_t, gamma) / (SNR_t + 1) for v. Low-noise steps, whose x_0 error
+        the plain eps loss weighs by SNR_t, stop dominating the gradient."""
+        snr = self.snr()
+        # gamma / max(SNR, gamma) is min(SNR, gamma) / SNR without 0 / 0 where alpha_bar_t is 0.
+        weights = gamma / np.maximum(snr, gamma) if prediction == "eps" else np.minimum(snr, gamma) / (snr + 1)
+        return self._gather(weights, t, 1)
+
     def posterior_mean(self, x0, xt, t):
         """Mean of q(x_{t-1} | x_t, x_0) (Ho et al. 2020, eq. 7)."""
         ndim = len(xt.shape)

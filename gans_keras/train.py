@@ -53,6 +53,8 @@ HELP = {
     "timesteps": "diffusion: number of noise levels T",
     "noise_schedule": "diffusion: linear (Ho et al. 2020) or cosine (Nichol & Dhariwal 2021)",
     "prediction": "diffusion: the network predicts eps (the noise, L_simple) or v",
+    "min_snr_gamma": "diffusion: Min-SNR-gamma loss weighting, each image's error weighted by min(SNR_t, gamma) "
+    "relative to L_simple (Hang et al. 2023 use 5; 0: off)",
     "label_dropout": "diffusion: probability of training without the label (for classifier-free guidance)",
     "sampler": "diffusion: ddim or ddpm, for sample grids, --eval-every and the run's default sampler",
     "sampling_steps": "diffusion: sampling steps (a subsequence of the T timesteps)",
@@ -93,8 +95,8 @@ GROUPS = {
     "objective": ("loss", "gp", "r1", "cr", "instance_noise", "n_critic", "diffaugment", "replay_buffer"),
     "diffusion": (
         "unet_width", "unet_mults", "unet_res_blocks", "attention_resolution", "dropout", "timesteps",
-        "noise_schedule", "prediction", "label_dropout", "sampler", "sampling_steps", "timestep_spacing", "eta",
-        "clip_x0", "guidance", "precision",
+        "noise_schedule", "prediction", "min_snr_gamma", "label_dropout", "sampler", "sampling_steps",
+        "timestep_spacing", "eta", "clip_x0", "guidance", "precision",
     ),
     "optimisation": (
         "batch_size", "lr_g", "lr_d", "beta_1", "beta_2", "optimizer", "weight_decay", "clip_grad_norm",

@@ -67,3 +67,16 @@ def test_v_target_definition():
 def test_bad_schedules_raise(kwargs, message):
     with pytest.raises(ValueError, match=message):
         NoiseSchedule(**kwargs)
+
+
+@pytest.mark.parametrize("prediction", ["eps", "v"])
+def test_min_snr_weights_are_the_papers(prediction):
+    schedule = NoiseSchedule("linear", 1000)
+    t = np.array([0, 100, 500, 999])
+    snr = schedule.alpha_bars[t] / (1 - schedule.alpha_bars[t])
+    assert snr[0] > 5 > snr[-1]  # steps on both sides of gamma
+    expected = np.minimum(snr, 5.0) / (snr if prediction == "eps" else snr + 1)
+    weights = schedule.min_snr_weights(tf.constant(t), 5.0, prediction).numpy()
+    np.testing.assert_allclose(weights, expected, rtol=1e-6)
+    if prediction == "eps":  # high noise keeps L_simple's weight; t = 0 has SNR 1/beta_1 - 1
+        assert weights[-1] == 1.0 and weights[0] == pytest.approx(5.0 / (1 / 1e-4 - 1), rel=1e-5)

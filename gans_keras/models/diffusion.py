@@ -15,7 +15,8 @@ class Diffusion(keras.Model):
 
     Each step draws t uniformly from {0, ..., T-1} and noise ~ N(0, I) per image, forms
     x_t = sqrt(abar_t) x_0 + sqrt(1 - abar_t) noise and minimises the mean squared error of
-    the network's prediction. With `num_classes`, each label is replaced by the "no label"
+    the network's prediction, each image's error weighted by Min-SNR-gamma when
+    `min_snr_gamma` is set. With `num_classes`, each label is replaced by the "no label"
     index `num_classes` with probability `label_dropout`, so one network learns the
     conditional and the unconditional model that classifier-free guidance combines.
 
@@ -23,6 +24,8 @@ class Diffusion(keras.Model):
         network: [x_t, t (int32), (labels)] -> prediction shaped like x_t.
         schedule: the noise schedule.
         prediction: "eps" or "v".
+        min_snr_gamma: Min-SNR-gamma loss weighting (Hang et al. 2023; they use 5); 0: the plain
+            mean squared error (L_simple).
         ema_decay: when > 0, `ema_network` averages the weights and is what sampling uses. The
             decay at update n is min(ema_decay, (1 + n) / (10 + n)) (the warm-up of
             `tf.train.ExponentialMovingAverage`), so short runs are not dominated by the
@@ -34,11 +37,14 @@ class Diffusion(keras.Model):
     """
 
     def __init__(self, network: keras.Model, schedule: NoiseSchedule, prediction: str = "eps",
-                 ema_decay: float = 0.999, num_classes: int | None = None, label_dropout: float = 0.1,
-                 seed: int | None = None, sampler_options: dict | None = None, **kwargs):
+                 min_snr_gamma: float = 0.0, ema_decay: float = 0.999, num_classes: int | None = None,
+                 label_dropout: float = 0.1, seed: int | None = None, sampler_options: dict | None = None,
+                 **kwargs):
         super().__init__(**kwargs)
         if prediction not in CHOICES["prediction"]:
             raise ValueError(f"prediction must be one of {', '.join(CHOICES['prediction'])}, got {prediction!r}")
+        if min_snr_gamma < 0:
+            raise ValueError(f"min_snr_gamma must be >= 0, got {min_snr_gamma}")
         if not 0.0 <= ema_decay < 1.0:
             raise ValueError(f"ema_decay must be in [0, 1), got {ema_decay}")
         if not 0.0 <= label_dropout <= 1.0:
@@ -46,6 +52,7 @@ class Diffusion(keras.Model):
         self.network = network
         self.schedule = schedule
         self.prediction = prediction
+        self.min_snr_gamma = min_snr_gamma
         self.ema_decay = ema_decay
         self.num_classes = num_classes
         self.label_dropout = label_dropout
@@ -99,7 +106,10 @@ class Diffusion(keras.Model):
         target = noise if self.prediction == "eps" else self.schedule.v_target(x0, t, noise)
         with tf.GradientTape() as tape:
             prediction = tf.cast(self.network(inputs, training=True), tf.float32)
-            loss = tf.reduce_mean(tf.square(prediction - target))
+            per_image = tf.reduce_mean(tf.square(prediction - target), axis=list(range(1, len(x0.shape))))
+            if self.min_snr_gamma:
+                per_image = per_image * self.schedule.min_snr_weights(t, self.min_snr_gamma, self.prediction)
+            loss = tf.reduce_mean(per_image)
             scaled_loss = self.optimizer.scale_loss(loss)  # loss scaling under mixed_float16
         variables = self.network.trainable_variables
         grads = tape.gradient(scaled_loss, variables)

@@ -106,6 +106,7 @@ def build_diffusion(config: TrainConfig, image_size: int, channels: int) -> Diff
             network,
             NoiseSchedule(config.noise_schedule, config.timesteps),
             prediction=config.prediction,
+            min_snr_gamma=config.min_snr_gamma,
             ema_decay=config.ema_decay,
             num_classes=config.num_classes,
             label_dropout=config.label_dropout,

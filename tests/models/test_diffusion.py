@@ -80,3 +80,23 @@ def test_mixed_precision_trains(precision):
 def test_gan_settings_are_refused():
     with pytest.raises(ValueError, match="n_critic"):
         get_model(make_config(TINY, {"num_classes": 10, "n_critic": 2}), 28, 1)
+
+
+@pytest.mark.parametrize("gamma", [0.0, 0.5])
+def test_min_snr_gamma_weights_each_images_error(gamma):
+    config = make_config(TINY, {"num_classes": 10, "ema_decay": 0.0, "min_snr_gamma": gamma})
+    model = get_model(config, 28, 1)
+    images, labels = _batch()
+    # The same stream the train step draws t and the noise from.
+    stream = keras.random.SeedGenerator(config.seed)
+    t = keras.random.randint((len(images),), 0, config.timesteps, seed=stream)
+    noise = keras.ops.convert_to_numpy(keras.random.normal(images.shape, seed=stream))
+    # The untrained network's zero output convolution predicts eps = 0, so each image's error
+    # is the mean square of its noise.
+    errors = (noise**2).mean(axis=(1, 2, 3))
+    snr = model.schedule.snr()[keras.ops.convert_to_numpy(t)]
+    weights = np.minimum(snr, gamma) / snr if gamma else np.ones_like(snr)
+    if gamma:  # the batch holds steps on both sides of gamma
+        assert 0 < (weights < 1).sum() < len(weights)
+    loss = model.train_on_batch(images, labels, return_dict=True)["loss"]
+    assert loss == pytest.approx((weights * errors).mean(), rel=1e-5)
