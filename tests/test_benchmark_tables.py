@@ -24,11 +24,13 @@ def table_names() -> list[str]:
     """Every table the results files support: runs by budget, the ablation, each diffusion budget."""
     budgets = sorted({match.group(1) for path in RESULTS.glob("*.json")
                       if (match := re.fullmatch(r"[a-z]+_(\d+min)", path.stem))})
-    diffusion = sorted(path.stem for path in RESULTS.glob("diffusion_*min.json"))
-    sampler_sweeps = sorted(path.stem for path in RESULTS.glob("*.json")
-                            if json.loads(path.read_text()).get("benchmark") == "diffusion_samplers")
-    return [*budgets, "ablation", *diffusion, *(name.replace("diffusion_", "compare_") for name in diffusion),
-            *sampler_sweeps]
+    benchmark = {path.stem: json.loads(path.read_text()).get("benchmark") for path in RESULTS.glob("*.json")}
+    diffusion_runs = sorted(name for name, kind in benchmark.items()
+                            if kind == "gan_budget" and name.startswith("diffusion_"))
+    compared = [name.replace("diffusion_", "compare_") for name in diffusion_runs
+                if re.fullmatch(r"diffusion_\d+min", name)]
+    sampler_sweeps = sorted(name for name, kind in benchmark.items() if kind == "diffusion_samplers")
+    return [*budgets, "ablation", *diffusion_runs, *compared, *sampler_sweeps]
 
 
 def test_every_budget_has_a_table():
