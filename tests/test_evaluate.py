@@ -93,11 +93,11 @@ def test_ema_batchnorm_benchmark_scores_the_exported_generator_and_the_copied_st
     assert train_main(TINY + ["--model", "dcgan", "--ema-decay", "0.9", "--steps", "2", "--out", str(run)]) == 0
     out = tmp_path / "ema.json"
     root = Path(__file__).resolve().parents[1]
-    subprocess.run([sys.executable, "benchmarks/ema_batchnorm.py", "--run", str(run), "--name", "t", "--num", "50",
+    subprocess.run([sys.executable, "benchmarks/ema_batchnorm.py", "--run", str(run), "--name", "t", "--num", "200",
                     "--out", str(out)], cwd=root, check=True)
     generators = json.loads(out.read_text())["generators"]
     assert set(generators) == {"ema_own_statistics", "live", "ema_live_statistics"}
-    assert main(["--run", str(run), "--num", "50", "--out", str(tmp_path / "evaluate.json")]) == 0
+    assert main(["--run", str(run), "--num", "200", "--out", str(tmp_path / "evaluate.json")]) == 0
     exported = json.loads((tmp_path / "evaluate.json").read_text())["classifier:fashion_mnist"]["fid"]
     assert generators["ema_own_statistics"]["fid"] == pytest.approx(exported, rel=1e-9)
     assert generators["ema_live_statistics"]["fid"] != pytest.approx(exported, rel=1e-6)
