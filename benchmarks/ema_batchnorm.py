@@ -2,7 +2,7 @@
 weights with the live generator's statistics (what training copied until 2026-11-25), and the
 live generator, all from the run's newest checkpoint and on the same latents.
 
-    python benchmarks/ema_batchnorm.py --run runs/bench-ablation_dcgan_ema-... --name ablation_dcgan_ema_batchnorm
+    python benchmarks/ema_batchnorm.py --run runs/bench-ablation_dcgan_ema-... --name ema_batchnorm_dcgan
 
 Writes benchmarks/results/<name>.json (or --out).
 """

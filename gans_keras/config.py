@@ -21,6 +21,12 @@ CHOICES = {
 }
 
 
+def check_choice(name: str, value) -> None:
+    """Raises a ValueError naming the setting and its choices unless `value` is one of them."""
+    if value not in CHOICES[name]:
+        raise ValueError(f"{name} must be one of {', '.join(CHOICES[name])}, got {value!r}")
+
+
 @dataclass
 class TrainConfig:
     # What to train on.
@@ -99,9 +105,8 @@ class TrainConfig:
                 raise ValueError(f"{name} must be >= 1, got {getattr(self, name)}")
         if self.kernel_size is not None and self.kernel_size < 1:
             raise ValueError(f"kernel_size must be >= 1, got {self.kernel_size}")
-        for name, choices in CHOICES.items():
-            if getattr(self, name) not in choices:
-                raise ValueError(f"{name} must be one of {', '.join(choices)}, got {getattr(self, name)!r}")
+        for name in CHOICES:
+            check_choice(name, getattr(self, name))
         for name in ("gp", "r1", "cr", "instance_noise", "weight_decay", "min_snr_gamma"):
             if getattr(self, name) < 0:
                 raise ValueError(f"{name} must be >= 0, got {getattr(self, name)}")

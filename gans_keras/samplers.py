@@ -10,7 +10,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from gans_keras.config import CHOICES
+from gans_keras.config import CHOICES, check_choice
 from gans_keras.schedules import NoiseSchedule
 
 SAMPLERS = CHOICES["sampler"]
@@ -58,8 +58,7 @@ class DiffusionSampler:
     def __init__(self, network: keras.Model, schedule: NoiseSchedule, prediction: str = "eps",
                  num_classes: int | None = None, sampler: str = "ddim", steps: int = 50, eta: float = 0.0,
                  clip_x0: bool = True, guidance: float = 0.0, spacing: str = "linear", seed: int = 0):
-        if prediction not in CHOICES["prediction"]:
-            raise ValueError(f"prediction must be one of {', '.join(CHOICES['prediction'])}, got {prediction!r}")
+        check_choice("prediction", prediction)
         self.network = network
         self.schedule = schedule
         self.prediction = prediction
