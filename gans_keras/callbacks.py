@@ -34,6 +34,10 @@ class TrainingMonitor(keras.callbacks.Callback):
         time_limit: the run's TimeLimit callback, or None. With one, the bar shows the minutes
             left to whichever limit comes first instead of an ETA to `total_steps`, which a
             time-limited run (often given a huge step count) never reaches.
+
+    The bar counts this session's steps, not the global step: Keras's Progbar divides the
+    elapsed time by the count it is given, so a resumed run's time per step and ETA would
+    otherwise count the steps of earlier sessions as done in this one.
     """
 
     def __init__(self, total_steps, images_per_step, log_dir=None, log_every=10, verbose=True, time_limit=None):
@@ -56,7 +60,7 @@ class TrainingMonitor(keras.callbacks.Callback):
         self.timed_from: tuple[int, float] | None = None
         interactive = sys.stdout.isatty()
         self.progbar = keras.utils.Progbar(
-            None if self.time_limit else self.total_steps,
+            None if self.time_limit else self.total_steps - self.start_step,
             verbose=1 if self.verbose else 0,
             interval=0.5 if interactive else 30.0,
             # Shown as they are: each is the value of the latest step, not a running mean.
@@ -94,7 +98,7 @@ class TrainingMonitor(keras.callbacks.Callback):
         shown.append(("img/s", self.images_per_second or 0.0))
         if self.minutes_left is not None:
             shown.append(("min_left", self.minutes_left))
-        self.progbar.update(step, shown)
+        self.progbar.update(step - self.start_step, shown)
 
     def on_train_end(self, logs=None):
         if self.writer is not None:

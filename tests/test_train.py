@@ -145,6 +145,23 @@ def test_time_limited_run_shows_minutes_left_to_the_earlier_limit(monkeypatch, t
     assert monitor.minutes_left == pytest.approx(expected_minutes)
 
 
+def test_resumed_run_bar_times_the_steps_of_this_session(monkeypatch, capsys):
+    # Resumed at step 1000 and running to 1004 at one second a step: the bar must count 4
+    # steps of 1 s, not 1004 steps in 4 s (4 ms/step).
+    now = [0.0]
+    monkeypatch.setattr("keras.src.utils.progbar.time.time", lambda: now[0])
+    model = get_model(make_config({"g_width": 8, "d_width": 8}), image_size=8, channels=1)
+    model.step.assign(1000)
+    monitor = TrainingMonitor(total_steps=1004, images_per_step=1, verbose=True)
+    monitor.set_model(model)
+    monitor.on_train_begin()
+    for step in range(1001, 1005):
+        now[0] += 1.0
+        model.step.assign(step)
+        monitor.on_train_batch_end(step, {"d_loss": 1.0, "g_loss": 1.0})
+    final_line = capsys.readouterr().out.strip().splitlines()[-1]
+    assert "4/4" in final_line and "1s/step" in final_line
+
 def test_help_documents_every_flag():
     text = build_parser().format_help()
     for name in FIELDS + ("out", "resume", "config"):
