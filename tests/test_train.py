@@ -162,6 +162,7 @@ def test_resumed_run_bar_times_the_steps_of_this_session(monkeypatch, capsys):
     final_line = capsys.readouterr().out.strip().splitlines()[-1]
     assert "4/4" in final_line and "1s/step" in final_line
 
+
 def test_help_documents_every_flag():
     text = build_parser().format_help()
     for name in FIELDS + ("out", "resume", "config"):
