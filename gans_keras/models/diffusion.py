@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import copy
+
 import keras
 import tensorflow as tf
 
@@ -57,6 +59,7 @@ class Diffusion(keras.Model):
         self.label_dropout = label_dropout
         self.seed_generator = keras.random.SeedGenerator(seed)
         self.sampler_options = dict(sampler_options or {})
+        self._sampler = None
         self.ema_network = None
         if ema_decay:
             self.ema_network = keras.models.clone_model(network)
@@ -82,9 +85,14 @@ class Diffusion(keras.Model):
 
     @property
     def sampling_generator(self) -> DiffusionSampler:
-        """The sampler on the EMA network (or the network itself without EMA)."""
-        network = self.ema_network if self.ema_network is not None else self.network
-        return DiffusionSampler(network, self.schedule, self.prediction, self.num_classes, **self.sampler_options)
+        """A sampler on the EMA network (or the network itself without EMA), with its own settings
+        and call count, so every sample grid draws the same step noise. All of them share one
+        traced network call: tracing anew for each grid took seconds."""
+        if self._sampler is None:
+            network = self.ema_network if self.ema_network is not None else self.network
+            self._sampler = DiffusionSampler(network, self.schedule, self.prediction, self.num_classes,
+                                             **self.sampler_options)
+        return copy.copy(self._sampler)
 
     def call(self, inputs, training=False):
         return self.network(inputs, training=training)

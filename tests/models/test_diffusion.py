@@ -62,6 +62,18 @@ def test_ema_network_follows_the_weights_with_warm_up():
     assert model.sampling_generator.network is model.ema_network
 
 
+def test_every_sampling_generator_repeats_its_draw_from_one_trace():
+    model = get_model(make_config(TINY, {"num_classes": 10, "sampler": "ddpm", "sampling_steps": 3}), 28, 1)
+    noise = np.random.default_rng(0).standard_normal((2, 28, 28, 1)).astype("float32")
+    labels = np.array([0, 1])
+    first, second = model.sampling_generator, model.sampling_generator
+    first.configure(guidance=1.0)
+    assert second.guidance == 0.0  # settings are each sampler's own
+    # Same step noise (a sample grid looks the same each time it is drawn), one traced network call.
+    np.testing.assert_array_equal(first.configure(guidance=0.0)([noise, labels]), second([noise, labels]))
+    assert first._predict is second._predict
+
+
 @pytest.mark.parametrize("precision", ["mixed_bfloat16", "mixed_float16"])
 def test_mixed_precision_trains(precision):
     model = get_model(make_config(TINY, {"num_classes": 10, "precision": precision, "prediction": "v"}), 28, 1)
