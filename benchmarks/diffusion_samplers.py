@@ -4,9 +4,9 @@
         --samplers ddim:50:1000:guidance=0.25,ddim:50:1000:guidance=0.5,ddim:50:1000:guidance=1.0
 
 Each sampler is SAMPLER:STEPS[:IMAGES][:KEY=VALUE...] as in gan_budget.py (KEY: eta, guidance,
-spacing, clip_x0; the run's own setting otherwise). Latents and labels come from the run's seed,
-so every sampler starts from the same points as the run's own gan_budget.py scores. Writes
-benchmarks/results/<name>.json (or --out).
+spacing, clip_x0, guidance_sigma_min, guidance_sigma_max; the run's own setting otherwise).
+Latents and labels come from the run's seed, so every sampler starts from the same points as the
+run's own gan_budget.py scores. Writes benchmarks/results/<name>.json (or --out).
 """
 
 from __future__ import annotations

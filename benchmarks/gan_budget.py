@@ -11,7 +11,7 @@ budget reuses the shorter run's minutes; `minutes_total` in the results adds the
 
 Diffusion runs score each sampler of --samplers SAMPLER:STEPS[:IMAGES][:KEY=VALUE...],... (the
 first is the headline, its images go to samples.npz) and time it; KEY is one of eta, guidance,
-spacing, clip_x0, otherwise the run's setting:
+spacing, clip_x0, guidance_sigma_min, guidance_sigma_max, otherwise the run's setting:
 
     python benchmarks/gan_budget.py --config benchmarks/configs/diffusion_fashion_mnist_15min.json \
         --name diffusion_15min --samplers ddim:50,ddim:10,ddim:20,ddim:100,ddpm:1000:100,ddim:50:100
@@ -43,6 +43,7 @@ import tensorflow as tf  # noqa: E402
 from gans_keras.config import make_config, read_overrides  # noqa: E402
 from gans_keras.evaluation import evaluate_images  # noqa: E402
 from gans_keras.io import write_json  # noqa: E402
+from gans_keras.models.registry import sampler_options  # noqa: E402
 from gans_keras.sampling import load_generator, sample, write_samples  # noqa: E402
 from gans_keras.training import train  # noqa: E402
 
@@ -54,7 +55,8 @@ def parse_setting(text: str) -> tuple[str, object]:
     return key, json.loads(value)
 
 
-SAMPLER_SETTINGS = ("eta", "guidance", "spacing", "clip_x0")  # DiffusionSampler.configure's keywords
+# DiffusionSampler.configure's keywords
+SAMPLER_SETTINGS = ("eta", "guidance", "spacing", "clip_x0", "guidance_sigma_min", "guidance_sigma_max")
 
 
 def parse_samplers(text: str) -> list[tuple[str, int, int | None, dict]]:
@@ -77,8 +79,7 @@ def parse_samplers(text: str) -> list[tuple[str, int, int | None, dict]]:
 def score_samplers(generator, specs, num_samples: int, config) -> dict:
     """Per sampler: images, seconds per 1000 images (batches of 500) and classifier scores.
     Settings a spec leaves out are the run's, not the previous spec's."""
-    run_settings = dict(eta=config.eta, guidance=config.guidance, spacing=config.timestep_spacing,
-                        clip_x0=config.clip_x0)
+    run_settings = {key: value for key, value in sampler_options(config).items() if key in SAMPLER_SETTINGS}
     results = {}
     for sampler, steps, images, settings in specs:
         generator.configure(sampler=sampler, steps=steps, **{**run_settings, **settings})

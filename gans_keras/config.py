@@ -73,6 +73,8 @@ class TrainConfig:
     eta: float = 0.0
     clip_x0: bool = True
     guidance: float = 0.0
+    guidance_sigma_min: float = 0.0  # guidance only where sigma_t lies in (min, max] (Kynkäänniemi et al. 2024)
+    guidance_sigma_max: float | None = None  # None: no upper limit
     precision: str = "float32"  # float32, mixed_float16 or mixed_bfloat16
     # Optimisation.
     batch_size: int = 64
@@ -107,7 +109,7 @@ class TrainConfig:
             raise ValueError(f"kernel_size must be >= 1, got {self.kernel_size}")
         for name in CHOICES:
             check_choice(name, getattr(self, name))
-        for name in ("gp", "r1", "cr", "instance_noise", "weight_decay", "min_snr_gamma"):
+        for name in ("gp", "r1", "cr", "instance_noise", "weight_decay", "min_snr_gamma", "guidance_sigma_min"):
             if getattr(self, name) < 0:
                 raise ValueError(f"{name} must be >= 0, got {getattr(self, name)}")
         if self.replay_buffer and self.replay_buffer < self.batch_size:
@@ -122,6 +124,9 @@ class TrainConfig:
         mults = self.unet_mults.split(",")
         if not all(m.strip().isdigit() and int(m) > 0 for m in mults):
             raise ValueError(f"unet_mults must be positive integers separated by commas, got {self.unet_mults!r}")
+        if self.guidance_sigma_max is not None and self.guidance_sigma_max <= self.guidance_sigma_min:
+            raise ValueError(f"guidance_sigma_max must be > guidance_sigma_min ({self.guidance_sigma_min}), "
+                             f"got {self.guidance_sigma_max}")
         if self.eval_every < 0:
             raise ValueError(f"eval_every must be >= 0, got {self.eval_every}")
         if self.max_minutes is not None and self.max_minutes <= 0:

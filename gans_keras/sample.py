@@ -19,7 +19,8 @@ from gans_keras.io import write_json
 from gans_keras.samplers import SAMPLERS, SPACINGS, DiffusionSampler, plot_sampling_stats
 from gans_keras.sampling import balanced_labels, generator_classes, load_generator, sample, write_samples
 
-DIFFUSION_FLAGS = ("sampler", "sampling_steps", "timestep_spacing", "eta", "clip_x0", "guidance")
+DIFFUSION_FLAGS = ("sampler", "sampling_steps", "timestep_spacing", "eta", "clip_x0", "guidance", "guidance_sigma_min",
+                   "guidance_sigma_max")
 
 
 def add_diffusion_flags(parser: argparse.ArgumentParser) -> argparse._ArgumentGroup:
@@ -32,6 +33,10 @@ def add_diffusion_flags(parser: argparse.ArgumentParser) -> argparse._ArgumentGr
     diffusion.add_argument("--clip-x0", action=argparse.BooleanOptionalAction,
                            help="clip the predicted x_0 to [-1, 1] at every step")
     diffusion.add_argument("--guidance", type=float, help="classifier-free guidance weight w (0: conditional)")
+    diffusion.add_argument("--guidance-sigma-min", type=float, metavar="SIGMA",
+                           help="guide only steps whose noise level sqrt((1 - abar_t) / abar_t) is above SIGMA")
+    diffusion.add_argument("--guidance-sigma-max", type=float, metavar="SIGMA",
+                           help="and at most SIGMA (inf: no limit; Kynkäänniemi et al. 2024 guide in (0.28, 5.42])")
     return diffusion
 
 
@@ -42,7 +47,8 @@ def load_configured_generator(args: argparse.Namespace, extra_flags: tuple[str, 
     given = [name for name in DIFFUSION_FLAGS + extra_flags if getattr(args, name) is not None]
     if isinstance(generator, DiffusionSampler):
         generator.configure(sampler=args.sampler, steps=args.sampling_steps, eta=args.eta, clip_x0=args.clip_x0,
-                            guidance=args.guidance, spacing=args.timestep_spacing)
+                            guidance=args.guidance, spacing=args.timestep_spacing,
+                            guidance_sigma_min=args.guidance_sigma_min, guidance_sigma_max=args.guidance_sigma_max)
     elif given:
         raise ValueError(f"{args.run} is not a diffusion run: --{given[0].replace('_', '-')} does not apply")
     return generator

@@ -1,6 +1,7 @@
 """Sampling diffusion models: ancestral DDPM (Ho et al. 2020) and DDIM (Song et al. 2020) over
-any subsequence of the T training steps, classifier-free guidance (Ho & Salimans 2022),
-optional clipping of the predicted x_0 to [-1, 1], and per-step statistics of x_t and x_0."""
+any subsequence of the T training steps, classifier-free guidance (Ho & Salimans 2022), optionally
+limited to an interval of noise levels (Kynkäänniemi et al. 2024), optional clipping of the
+predicted x_0 to [-1, 1], and per-step statistics of x_t and x_0."""
 
 from __future__ import annotations
 
@@ -49,7 +50,10 @@ class DiffusionSampler:
       sigma = eta sqrt((1 - abar_prev) / (1 - abar_t)) sqrt(1 - abar_t / abar_prev); eta = 0 is
       deterministic, eta = 1 over all T steps is the DDPM posterior.
     With labels and `guidance` w, eps = (1 + w) eps(x, y) - w eps(x, none): w = 0 is plain
-    conditional sampling. The network's label `num_classes` means "no label".
+    conditional sampling. The network's label `num_classes` means "no label". Guidance applies
+    only at steps whose noise level sigma_t = sqrt((1 - abar_t) / abar_t) lies in
+    (guidance_sigma_min, guidance_sigma_max]: Kynkäänniemi et al. 2024 find it harms diversity at
+    high noise and does little at low noise; (0, inf], the default, is every step.
 
     Behaves like a GAN generator for the package (`sample`, grids, evaluation): call it on
     noise (or [noise, labels]) and get images in [-1, 1].
@@ -57,13 +61,15 @@ class DiffusionSampler:
 
     def __init__(self, network: keras.Model, schedule: NoiseSchedule, prediction: str = "eps",
                  num_classes: int | None = None, sampler: str = "ddim", steps: int = 50, eta: float = 0.0,
-                 clip_x0: bool = True, guidance: float = 0.0, spacing: str = "linear", seed: int = 0):
+                 clip_x0: bool = True, guidance: float = 0.0, spacing: str = "linear",
+                 guidance_sigma_min: float = 0.0, guidance_sigma_max: float = np.inf, seed: int = 0):
         check_choice("prediction", prediction)
         self.network = network
         self.schedule = schedule
         self.prediction = prediction
         self.num_classes = num_classes
-        self.configure(sampler=sampler, steps=steps, eta=eta, clip_x0=clip_x0, guidance=guidance, spacing=spacing)
+        self.configure(sampler=sampler, steps=steps, eta=eta, clip_x0=clip_x0, guidance=guidance, spacing=spacing,
+                       guidance_sigma_min=guidance_sigma_min, guidance_sigma_max=guidance_sigma_max)
         self.seed = seed
         self.calls = 0  # each call draws fresh step noise, reproducibly
         self.stats: dict[str, np.ndarray] | None = None
@@ -71,8 +77,8 @@ class DiffusionSampler:
         self._predict = tf.function(lambda inputs: network(inputs, training=False), reduce_retracing=True,
                                     autograph=False)
 
-    def configure(self, sampler=None, steps=None, eta=None, clip_x0=None, guidance=None,
-                  spacing=None) -> DiffusionSampler:
+    def configure(self, sampler=None, steps=None, eta=None, clip_x0=None, guidance=None, spacing=None,
+                  guidance_sigma_min=None, guidance_sigma_max=None) -> DiffusionSampler:
         """Changes the sampling settings given (not None); returns self."""
         if sampler is not None:
             if sampler not in SAMPLERS:
@@ -93,6 +99,13 @@ class DiffusionSampler:
             if guidance and self.num_classes is None:
                 raise ValueError("guidance needs a class-conditional model")
             self.guidance = guidance
+        if guidance_sigma_min is not None or guidance_sigma_max is not None:
+            low = self.guidance_sigma_min if guidance_sigma_min is None else guidance_sigma_min
+            high = self.guidance_sigma_max if guidance_sigma_max is None else guidance_sigma_max
+            if not 0 <= low < high:
+                raise ValueError(f"the guidance interval needs 0 <= guidance_sigma_min < guidance_sigma_max, "
+                                 f"got ({low}, {high}]")
+            self.guidance_sigma_min, self.guidance_sigma_max = low, high
         return self
 
     @property
@@ -103,19 +116,25 @@ class DiffusionSampler:
     def output_shape(self) -> tuple:
         return (None, *self.latent_shape)
 
+    def guided_at(self, t: int) -> bool:
+        """Whether the step at timestep t applies guidance."""
+        sigma = np.sqrt((1 - self.schedule.alpha_bars[t]) / self.schedule.alpha_bars[t])
+        return bool(self.guidance) and self.guidance_sigma_min < sigma <= self.guidance_sigma_max
+
     def predict_eps(self, x: np.ndarray, t: int, labels: np.ndarray | None) -> np.ndarray:
         """The (guided) noise prediction at timestep t."""
         batch = len(x)
         t_vector = np.full(batch, t, np.int32)
+        guided = labels is not None and self.guided_at(t)
         if labels is None:
             inputs = [x, t_vector]
-        elif self.guidance:  # conditional and unconditional in one call
+        elif guided:  # conditional and unconditional in one call
             null = np.full(batch, self.num_classes, np.int32)
             inputs = [np.concatenate([x, x]), np.concatenate([t_vector, t_vector]), np.concatenate([labels, null])]
         else:
             inputs = [x, t_vector, labels]
         output = self._predict(inputs).numpy().astype(np.float64)
-        if labels is not None and self.guidance:
+        if guided:
             output = (1 + self.guidance) * output[:batch] - self.guidance * output[batch:]
         if self.prediction == "v":  # eps = sqrt(abar) v + sqrt(1 - abar) x_t
             alpha_bar = self.schedule.alpha_bars[t]

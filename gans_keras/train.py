@@ -63,6 +63,9 @@ HELP = {
     "eta": "diffusion: DDIM noise (0: deterministic, 1: DDPM-like)",
     "clip_x0": "diffusion: clip the predicted x_0 to [-1, 1] at every sampling step",
     "guidance": "diffusion: classifier-free guidance weight w (0: plain conditional)",
+    "guidance_sigma_min": "diffusion: guide only steps whose noise level sqrt((1 - abar_t) / abar_t) is above this "
+    "(Kynkäänniemi et al. 2024 use 0.28)",
+    "guidance_sigma_max": "diffusion: and at most this (Kynkäänniemi et al. 2024 use 5.42)",
     "precision": "float32, mixed_float16 (GPUs) or mixed_bfloat16 (diffusion)",
     "batch_size": "images per discriminator update (each step uses n_critic batches)",
     "lr_g": "generator learning rate (Adam); the diffusion network's",
@@ -96,7 +99,7 @@ GROUPS = {
     "diffusion": (
         "unet_width", "unet_mults", "unet_res_blocks", "attention_resolution", "dropout", "timesteps",
         "noise_schedule", "prediction", "min_snr_gamma", "label_dropout", "sampler", "sampling_steps",
-        "timestep_spacing", "eta", "clip_x0", "guidance", "precision",
+        "timestep_spacing", "eta", "clip_x0", "guidance", "guidance_sigma_min", "guidance_sigma_max", "precision",
     ),
     "optimisation": (
         "batch_size", "lr_g", "lr_d", "beta_1", "beta_2", "optimizer", "weight_decay", "clip_grad_norm",
@@ -130,6 +133,7 @@ NONE_MEANS = {
     "num_classes": "the dataset's",
     "clip_grad_norm": "no clipping",
     "max_minutes": "no time limit",
+    "guidance_sigma_max": "no upper limit",
 }
 
 

@@ -96,6 +96,7 @@ def test_diffusion_sampler_flags_and_stats(diffusion_run, tmp_path):
 @pytest.mark.parametrize("argv, message", [
     (["--sampling-steps", "51"], "sampling steps must be in [1, 50]"),
     (["--sampler", "ddpm", "--eta", "-1"], "eta must be >= 0"),
+    (["--guidance-sigma-min", "2", "--guidance-sigma-max", "1"], "guidance interval needs"),
 ])
 def test_bad_diffusion_settings(diffusion_run, capsys, argv, message):
     assert main(["--run", str(diffusion_run), "--num", "2"] + argv) == 2

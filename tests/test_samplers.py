@@ -106,6 +106,25 @@ def test_guidance_0_equals_the_conditional_prediction(noise):
     np.testing.assert_allclose(guided, 3 * conditional - 2 * unconditional, rtol=1e-4, atol=1e-5)
 
 
+def test_guidance_applies_only_inside_its_noise_interval(noise):
+    network, schedule = _network(num_classes=3), NoiseSchedule("linear", T)
+    sigmas = np.sqrt((1 - schedule.alpha_bars) / schedule.alpha_bars)
+    sampler = DiffusionSampler(network, schedule, num_classes=3, guidance=2.0,
+                               guidance_sigma_min=sigmas[10], guidance_sigma_max=sigmas[30])
+    assert [t for t in range(T) if sampler.guided_at(t)] == list(range(11, 31))  # (min, max]
+    labels = np.array([0, 1, 2, 1], np.int32)
+    for t, guided in ((40, False), (30, True), (10, False)):
+        inside = sampler.predict_eps(noise, t, labels)
+        plain = sampler.configure(guidance=0.0).predict_eps(noise, t, labels)
+        everywhere = sampler.configure(guidance=2.0, guidance_sigma_min=0.0, guidance_sigma_max=np.inf).predict_eps(
+            noise, t, labels)
+        np.testing.assert_allclose(inside, everywhere if guided else plain, rtol=1e-5, atol=1e-6)
+        assert not np.allclose(everywhere, plain, atol=1e-3)
+        sampler.configure(guidance_sigma_min=sigmas[10], guidance_sigma_max=sigmas[30])
+    with pytest.raises(ValueError, match=r"guidance interval needs .*got \(3.0, 1.0\]"):
+        sampler.configure(guidance_sigma_min=3.0, guidance_sigma_max=1.0)
+
+
 def test_v_prediction_is_turned_into_eps(noise):
     schedule = NoiseSchedule("linear", T)
     sampler = DiffusionSampler(_network(random_weights=False), schedule, prediction="v")

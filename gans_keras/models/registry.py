@@ -6,6 +6,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import keras
+import numpy as np
 
 from gans_keras.augment import DiffAugment
 from gans_keras.config import TrainConfig
@@ -123,8 +124,10 @@ def build_diffusion(config: TrainConfig, image_size: int, channels: int) -> Diff
 
 
 def sampler_options(config: TrainConfig) -> dict:
+    sigma_max = np.inf if config.guidance_sigma_max is None else config.guidance_sigma_max
     return dict(sampler=config.sampler, steps=config.sampling_steps, eta=config.eta, clip_x0=config.clip_x0,
-                guidance=config.guidance, spacing=config.timestep_spacing, seed=config.seed)
+                guidance=config.guidance, spacing=config.timestep_spacing,
+                guidance_sigma_min=config.guidance_sigma_min, guidance_sigma_max=sigma_max, seed=config.seed)
 
 
 MODELS = {

@@ -63,10 +63,12 @@ def test_ema_network_follows_the_weights_with_warm_up():
 
 
 def test_every_sampling_generator_repeats_its_draw_from_one_trace():
-    model = get_model(make_config(TINY, {"num_classes": 10, "sampler": "ddpm", "sampling_steps": 3}), 28, 1)
+    settings = {"num_classes": 10, "sampler": "ddpm", "sampling_steps": 3, "guidance_sigma_min": 0.28}
+    model = get_model(make_config(TINY, settings), 28, 1)
     noise = np.random.default_rng(0).standard_normal((2, 28, 28, 1)).astype("float32")
     labels = np.array([0, 1])
     first, second = model.sampling_generator, model.sampling_generator
+    assert (first.guidance_sigma_min, first.guidance_sigma_max) == (0.28, np.inf)  # no upper limit by default
     first.configure(guidance=1.0)
     assert second.guidance == 0.0  # settings are each sampler's own
     # Same step noise (a sample grid looks the same each time it is drawn), one traced network call.
