@@ -525,7 +525,7 @@ benchmark samples after the same budget, so that every FID here comes from 1,000
 `benchmarks/diffusion_samplers.py`), the same 1,000 starting points, and at both budgets a
 run trained with Min-SNR-5 loss weighting (`--min-snr-gamma 5`) from each of two seeds (seed 1
 trained to seed 0's step counts, 1,418 and 5,684, on a machine a quarter slower that day). The
-"w ... in (A, B]" rows guide only the steps whose noise level sqrt((1 - abar_t) / abar_t) lies
+"w W in (A, B]" rows guide only the steps whose noise level sqrt((1 - abar_t) / abar_t) lies
 in (A, B] (`--guidance-sigma-min A --guidance-sigma-max B`, Kynkäänniemi et al. 2024)."""),
         new_code_cell("""\
 for budget in ("15min", "60min"):
@@ -546,8 +546,10 @@ for budget in ("15min", "60min"):
         interval = RESULTS / f"diffusion_{budget}_minsnr5{suffix}_guidance_interval.json"
         if interval.exists():
             for row in json.loads(interval.read_text())["samplers"].values():
-                sigmas = f"({row['guidance_sigma_min']}, {row['guidance_sigma_max']}]"
-                rows[f"diffusion min-snr-5 seed {seed} w {row['guidance']} in {sigmas}"] = row[BACKBONE]
+                name = f"diffusion min-snr-5 seed {seed} w {row['guidance']}"
+                if "guidance_sigma_max" in row:  # else guided at every step
+                    name += f" in ({row['guidance_sigma_min']}, {row['guidance_sigma_max']}]"
+                rows[name] = row[BACKBONE]
     for gan_path in sorted(RESULTS.glob(f"*_{budget}_metrics_1000img.json")):
         rows[gan_path.stem.removesuffix("_metrics_1000img")] = json.loads(gan_path.read_text())[BACKBONE]
     keys = ("fid", "is_mean", "kid_mean", "precision", "recall")
