@@ -118,7 +118,7 @@ class DiffusionSampler:
 
     def guided_at(self, t: int) -> bool:
         """Whether the step at timestep t applies guidance."""
-        sigma = np.sqrt((1 - self.schedule.alpha_bars[t]) / self.schedule.alpha_bars[t])
+        sigma = 1 / np.sqrt(self.schedule.snr()[t])
         return bool(self.guidance) and self.guidance_sigma_min < sigma <= self.guidance_sigma_max
 
     def predict_eps(self, x: np.ndarray, t: int, labels: np.ndarray | None) -> np.ndarray:

@@ -108,7 +108,7 @@ def test_guidance_0_equals_the_conditional_prediction(noise):
 
 def test_guidance_applies_only_inside_its_noise_interval(noise):
     network, schedule = _network(num_classes=3), NoiseSchedule("linear", T)
-    sigmas = np.sqrt((1 - schedule.alpha_bars) / schedule.alpha_bars)
+    sigmas = 1 / np.sqrt(schedule.snr())
     sampler = DiffusionSampler(network, schedule, num_classes=3, guidance=2.0,
                                guidance_sigma_min=sigmas[10], guidance_sigma_max=sigmas[30])
     assert [t for t in range(T) if sampler.guided_at(t)] == list(range(11, 31))  # (min, max]
