@@ -526,7 +526,9 @@ benchmark samples after the same budget, so that every FID here comes from 1,000
 run trained with Min-SNR-5 loss weighting (`--min-snr-gamma 5`) from each of two seeds (seed 1
 trained to seed 0's step counts, 1,418 and 5,684, on a machine a quarter slower that day). The
 "w W in (A, B]" rows guide only the steps whose noise level sqrt((1 - abar_t) / abar_t) lies
-in (A, B] (`--guidance-sigma-min A --guidance-sigma-max B`, Kynkäänniemi et al. 2024)."""),
+in (A, B] (`--guidance-sigma-min A --guidance-sigma-max B`, Kynkäänniemi et al. 2024); the
+plain model's interval row comes from the same run retrained to its 5,556 steps (its unguided
+DDIM-50 score reproduced: 9.10)."""),
         new_code_cell("""\
 for budget in ("15min", "60min"):
     path = RESULTS / f"diffusion_{budget}.json"
@@ -538,6 +540,12 @@ for budget in ("15min", "60min"):
         for name, row in json.loads(guided.read_text())["samplers"].items():
             if row.get("guidance"):  # its unguided row is the one above
                 rows[f"diffusion {name.removesuffix('-1000img')}"] = row[BACKBONE]
+    retrained = RESULTS / f"diffusion_{budget}_stepmatched.json"
+    if retrained.exists():
+        for row in json.loads(retrained.read_text())["samplers"].values():
+            if "guidance_sigma_max" in row:  # its unguided row repeats the original run's
+                name = f"diffusion w {row['guidance']} in ({row['guidance_sigma_min']}, {row['guidance_sigma_max']}]"
+                rows[name] = row[BACKBONE]
     for seed, suffix in ((0, ""), (1, "_seed1")):
         min_snr = RESULTS / f"diffusion_{budget}_minsnr5{suffix}.json"
         if min_snr.exists():
