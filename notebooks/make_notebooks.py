@@ -447,7 +447,7 @@ show(after_15)"""),
         new_code_cell("""\
 figure, axes = plt.subplots(1, 3, figsize=(12, 3))
 names = [name.removesuffix("_15min") for name in after_15]
-for axis, key in zip(axes, ("fid", "is_mean", "recall")):
+for axis, key in zip(axes, ("fid", "is_mean", "recall"), strict=True):
     axis.bar(names, [row[key] for row in after_15.values()])
     axis.axhline(real[key], color="gray", linestyle="--", label="real data")
     axis.set_title(f"{key} after 15 minutes")
