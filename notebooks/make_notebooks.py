@@ -530,6 +530,13 @@ in (A, B] (`--guidance-sigma-min A --guidance-sigma-max B`, Kynkäänniemi et al
 plain model's interval row comes from the same run retrained to its 5,556 steps (its unguided
 DDIM-50 score reproduced: 9.10)."""),
         new_code_cell("""\
+def guidance_label(row):  # "w W", or "w W in (A, B]" when guided only at those noise levels
+    label = f"w {row['guidance']}"
+    if "guidance_sigma_max" in row:
+        label += f" in ({row['guidance_sigma_min']}, {row['guidance_sigma_max']}]"
+    return label
+
+
 for budget in ("15min", "60min"):
     path = RESULTS / f"diffusion_{budget}.json"
     if not path.exists():
@@ -544,8 +551,7 @@ for budget in ("15min", "60min"):
     if retrained.exists():
         for row in json.loads(retrained.read_text())["samplers"].values():
             if "guidance_sigma_max" in row:  # its unguided row repeats the original run's
-                name = f"diffusion w {row['guidance']} in ({row['guidance_sigma_min']}, {row['guidance_sigma_max']}]"
-                rows[name] = row[BACKBONE]
+                rows[f"diffusion {guidance_label(row)}"] = row[BACKBONE]
     for seed, suffix in ((0, ""), (1, "_seed1")):
         min_snr = RESULTS / f"diffusion_{budget}_minsnr5{suffix}.json"
         if min_snr.exists():
@@ -554,10 +560,7 @@ for budget in ("15min", "60min"):
         interval = RESULTS / f"diffusion_{budget}_minsnr5{suffix}_guidance_interval.json"
         if interval.exists():
             for row in json.loads(interval.read_text())["samplers"].values():
-                name = f"diffusion min-snr-5 seed {seed} w {row['guidance']}"
-                if "guidance_sigma_max" in row:  # else guided at every step
-                    name += f" in ({row['guidance_sigma_min']}, {row['guidance_sigma_max']}]"
-                rows[name] = row[BACKBONE]
+                rows[f"diffusion min-snr-5 seed {seed} {guidance_label(row)}"] = row[BACKBONE]
     for gan_path in sorted(RESULTS.glob(f"*_{budget}_metrics_1000img.json")):
         rows[gan_path.stem.removesuffix("_metrics_1000img")] = json.loads(gan_path.read_text())[BACKBONE]
     keys = ("fid", "is_mean", "kid_mean", "precision", "recall")
