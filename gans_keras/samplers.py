@@ -5,6 +5,7 @@ predicted x_0 to [-1, 1], and per-step statistics of x_t and x_0."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 import keras
@@ -141,8 +142,12 @@ class DiffusionSampler:
             output = np.sqrt(alpha_bar) * output + np.sqrt(1 - alpha_bar) * x
         return output
 
-    def generate(self, noise: np.ndarray, labels: np.ndarray | None = None, seed=None) -> np.ndarray:
-        """x_0 (float32, [-1, 1] when clipping) from x_T = `noise`; step noise from `seed`."""
+    def generate(self, noise: np.ndarray, labels: np.ndarray | None = None, seed=None,
+                 on_step: Callable[[float], None] | None = None) -> np.ndarray:
+        """x_0 (float32, [-1, 1] when clipping) from x_T = `noise`; step noise from `seed`.
+
+        `on_step`, if given, is called after every step with the fraction of steps done.
+        """
         if (labels is None) != (self.num_classes is None):
             raise ValueError("a class-conditional model needs labels" if labels is None
                              else "this model is unconditional: it takes no labels")
@@ -176,14 +181,16 @@ class DiffusionSampler:
                 sigma = self.eta * np.sqrt((1 - abar_prev) / (1 - abar) * (1 - step_alpha))
                 direction = np.sqrt(np.maximum(1 - abar_prev - sigma**2, 0.0))
                 x = np.sqrt(abar_prev) * x0 + direction * eps + sigma * z
+            if on_step is not None:
+                on_step((i + 1) / len(self.timesteps))
         self.stats = {key: np.asarray(values) for key, values in stats.items()}
         return x.astype(np.float32)
 
-    def __call__(self, inputs, training=False):
+    def __call__(self, inputs, training=False, on_step: Callable[[float], None] | None = None):
         noise, labels = (inputs[0], inputs[1]) if isinstance(inputs, (list, tuple)) else (inputs, None)
         self.calls += 1
         return self.generate(np.asarray(noise), None if labels is None else np.asarray(labels),
-                             seed=[self.seed, self.calls])
+                             seed=[self.seed, self.calls], on_step=on_step)
 
     def predict(self, inputs, batch_size: int = 500, verbose: int = 0) -> np.ndarray:
         noise, labels = (inputs[0], inputs[1]) if isinstance(inputs, (list, tuple)) else (inputs, None)

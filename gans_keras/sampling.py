@@ -85,8 +85,15 @@ def sample(
     for start in range(0, num, batch_size):
         part = slice(start, start + batch_size)
         inputs = latents[part] if labels is None else [latents[part], labels[part]]
-        batches.append(to_uint8(keras.ops.convert_to_numpy(generator(inputs, training=False))))
-        progbar.update(min(start + batch_size, num))
+        if isinstance(generator, DiffusionSampler):
+            # A diffusion batch runs for minutes (DDPM-1000: over an hour on CPU), so the bar moves
+            # at every denoising step; the last step completes the batch.
+            size = len(latents[part])
+            output = generator(inputs, on_step=lambda done, start=start, size=size: progbar.update(start + done * size))
+        else:
+            output = generator(inputs, training=False)
+            progbar.update(min(start + batch_size, num))
+        batches.append(to_uint8(keras.ops.convert_to_numpy(output)))
     return np.concatenate(batches)
 
 

@@ -79,6 +79,14 @@ def test_ddim_eta_1_over_all_steps_follows_the_ddpm_posterior(noise, clip):
     assert not np.allclose(ddim0, ddpm, atol=1e-2)
 
 
+def test_on_step_reports_the_fraction_done_after_every_step(noise):
+    sampler = DiffusionSampler(_network(), NoiseSchedule("linear", T), sampler="ddpm", steps=7)
+    fractions = []
+    with_progress = sampler.generate(noise, seed=3, on_step=fractions.append)
+    np.testing.assert_allclose(fractions, np.arange(1, 8) / 7)
+    np.testing.assert_array_equal(with_progress, sampler.generate(noise, seed=3))
+
+
 def test_zero_noise_prediction_explodes_without_clipping_and_not_with_it(noise):
     # eps = 0 everywhere (the untrained, zero-initialised UNet): each DDIM step rescales x_t by
     # sqrt(abar_prev / abar_t), so x_0 = x_T / sqrt(abar_{T-1}): the over-exposed images.
