@@ -539,6 +539,13 @@ def guidance_label(row):  # "w W", or "w W in (A, B]" when guided only at those 
     return label
 
 
+def print_scores(rows, keys):
+    print(f"{'run':<48}" + "".join(f"{key:>12}" for key in keys))
+    for name, row in rows.items():
+        print(f"{name:<48}" + "".join(f"{row[key]:>12}" if isinstance(row[key], int) else f"{row[key]:>12.3f}"
+                                      for key in keys))
+
+
 for budget in ("15min", "60min"):
     path = RESULTS / f"diffusion_{budget}.json"
     if not path.exists():
@@ -565,10 +572,7 @@ for budget in ("15min", "60min"):
                 rows[f"diffusion min-snr-5 seed {seed} {guidance_label(row)}"] = row[BACKBONE]
     for gan_path in sorted(RESULTS.glob(f"*_{budget}_metrics_1000img.json")):
         rows[gan_path.stem.removesuffix("_metrics_1000img")] = json.loads(gan_path.read_text())[BACKBONE]
-    keys = ("fid", "is_mean", "kid_mean", "precision", "recall")
-    print(f"{'run':<48}" + "".join(f"{key:>10}" for key in keys))
-    for name, row in rows.items():
-        print(f"{name:<48}" + "".join(f"{row[key]:>10.3f}" for key in keys))
+    print_scores(rows, ("fid", "is_mean", "kid_mean", "precision", "recall"))
     print()"""),
         new_markdown_cell("""\
 On 1,000 images the interval-guided rows pass the CGAN, by margins inside the noise of a
@@ -582,11 +586,7 @@ path = RESULTS / "diffusion_60min_guidance_interval_10k.json"
 if path.exists():
     for row in json.loads(path.read_text())["samplers"].values():
         after_60[f"diffusion {guidance_label(row)}"] = row[BACKBONE]
-keys = ("num_samples", "fid", "is_mean", "kid_mean", "precision", "recall", "coverage")
-print(f"{'run':<40}" + "".join(f"{key:>12}" for key in keys))
-for name, row in after_60.items():
-    print(f"{name:<40}" + "".join(f"{row[key]:>12}" if isinstance(row[key], int) else f"{row[key]:>12.3f}"
-                                  for key in keys))"""),
+print_scores(after_60, ("num_samples", "fid", "is_mean", "kid_mean", "precision", "recall", "coverage"))"""),
     ], metadata={"kernelspec": {"name": "python3", "display_name": "Python 3"}})
 
 
