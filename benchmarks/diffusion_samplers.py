@@ -7,37 +7,111 @@ Each sampler is SAMPLER:STEPS[:IMAGES][:KEY=VALUE...] as in gan_budget.py (KEY: 
 spacing, clip_x0, guidance_sigma_min, guidance_sigma_max; the run's own setting otherwise).
 Latents and labels come from the run's seed, so every sampler starts from the same points as the
 run's own gan_budget.py scores. Writes benchmarks/results/<name>.json (or --out).
+
+Sampling and scoring can run on two machines: --generate-only DIR samples and times without
+TensorFlow (any Keras backend, e.g. KERAS_BACKEND=jax on a GPU) and writes DIR/<sampler>.npz and
+DIR/timings.json; --from-samples DIR then scores those images here, each with the machine and
+command that made it (with --samplers too, it also samples and scores those here):
+
+    KERAS_BACKEND=jax python benchmarks/diffusion_samplers.py --run RUN --samplers ddpm:1000 --generate-only gpu/
+    python benchmarks/diffusion_samplers.py --run RUN --name NAME --from-samples gpu/ [--samplers ddim:50]
 """
 
 from __future__ import annotations
 
 import argparse
+import importlib
+import json
+import os
+import platform
+import shlex
 import sys
 from pathlib import Path
 
-from gan_budget import BACKBONE, ROOT, parse_samplers, provenance, score_samplers  # puts ROOT on sys.path
+import keras
+import numpy as np
+from sampler_specs import ROOT, parse_samplers, timed_samples  # puts ROOT on sys.path
 
 from gans_keras.config import make_config, read_overrides
-from gans_keras.io import write_json
+from gans_keras.io import atomic_path, write_json
 from gans_keras.sampling import load_generator
+
+
+def sampling_machine() -> dict:
+    """The machine and Keras backend that made the images (the seconds depend on both)."""
+    backend = keras.backend.backend()
+    module = importlib.import_module(backend)
+    machine = {"cpus": os.cpu_count(), "processor": platform.processor() or platform.machine(),
+               "keras": keras.__version__, "backend": backend, backend: module.__version__}
+    if backend == "jax":
+        machine["device"] = module.devices()[0].device_kind
+    elif backend == "torch" and module.cuda.is_available():
+        machine["device"] = module.cuda.get_device_name()
+    return machine
+
+
+def generate(generator, args, config) -> None:
+    """Samples and times each sampler; writes the uint8 images (and labels) and the timings."""
+    args.generate_only.mkdir(parents=True, exist_ok=True)
+    timings = {}
+    for key, record, samples in timed_samples(generator, args.samplers, args.num_samples, config):
+        with atomic_path(args.generate_only / f"{key}.npz") as tmp, open(tmp, "wb") as f:
+            np.savez_compressed(f, images=samples)
+        timings[key] = record
+        # Rewritten after every sampler, so a run stopped part-way keeps what it finished.
+        write_json(args.generate_only / "timings.json", {
+            "command": "python benchmarks/diffusion_samplers.py " + shlex.join(sys.argv[1:]),
+            "run": str(args.run), "machine": sampling_machine(), "samplers": timings})
+
+
+def score_saved(samples_dir: Path, config, backbone: str) -> dict:
+    """Classifier scores of the images in `samples_dir`, each with the timings, machine and
+    command recorded beside them."""
+    from gans_keras.evaluation import evaluate_images
+
+    made = json.loads((samples_dir / "timings.json").read_text())
+    samplers = {}
+    for key, record in made["samplers"].items():
+        images = np.load(samples_dir / f"{key}.npz")["images"]
+        samplers[key] = {**record, "sampled_by": {name: made[name] for name in ("command", "machine")},
+                         backbone: evaluate_images(images, config.dataset, backbone=backbone, num=len(images))}
+    return samplers
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--run", type=Path, required=True, help="a trained diffusion run directory")
-    parser.add_argument("--name", required=True, help="name of the results file")
-    parser.add_argument("--samplers", type=parse_samplers, required=True,
-                        metavar="SAMPLER:STEPS[:IMAGES][:KEY=VALUE...],...", help="the samplers to score")
+    parser.add_argument("--name", help="name of the results file (not with --generate-only)")
+    parser.add_argument("--samplers", type=parse_samplers, metavar="SAMPLER:STEPS[:IMAGES][:KEY=VALUE...],...",
+                        help="the samplers to sample and score (--from-samples alone scores only what it finds)")
     parser.add_argument("--num-samples", type=int, default=1000, help="images for a sampler that names none")
     parser.add_argument("--out", type=Path, help="results file (default: benchmarks/results/NAME.json)")
+    mode = parser.add_mutually_exclusive_group()
+    mode.add_argument("--generate-only", type=Path, metavar="DIR",
+                      help="sample and time only, without TensorFlow: write DIR/<sampler>.npz and DIR/timings.json")
+    mode.add_argument("--from-samples", type=Path, metavar="DIR",
+                      help="also score the images that --generate-only wrote to DIR (on another machine, say)")
     args = parser.parse_args()
+    if args.samplers is None and args.from_samples is None:
+        parser.error("give --samplers, --from-samples or both")
+    if (args.name is None) != (args.generate_only is not None):
+        parser.error("--name is needed, except with --generate-only, which writes no results file")
 
     config = make_config(read_overrides(args.run / "config.json"), {})
     if config.model != "diffusion":
         parser.error(f"{args.run} is a {config.model} run, not a diffusion run")
-    samplers = score_samplers(load_generator(args.run), args.samplers, args.num_samples, config)
-    for record in samplers.values():
-        del record["samples"]
+    if args.generate_only:
+        generate(load_generator(args.run), args, config)
+        print(f"wrote {args.generate_only}")
+        return 0
+
+    from gan_budget import BACKBONE, provenance, score_samplers
+
+    samplers = score_saved(args.from_samples, config, BACKBONE) if args.from_samples else {}
+    if args.samplers:
+        samplers.update(score_samplers(load_generator(args.run), args.samplers, args.num_samples, config))
+        for record in samplers.values():
+            record.pop("samples", None)
     result = {
         **provenance("diffusion_samplers", args.name),
         "run": str(args.run),

@@ -30,7 +30,6 @@ import platform
 import shlex
 import shutil
 import sys
-import time
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -39,11 +38,11 @@ sys.path.insert(0, str(ROOT))
 
 import keras  # noqa: E402
 import tensorflow as tf  # noqa: E402
+from sampler_specs import parse_samplers, timed_samples  # noqa: E402
 
 from gans_keras.config import make_config, read_overrides  # noqa: E402
 from gans_keras.evaluation import evaluate_images  # noqa: E402
 from gans_keras.io import write_json  # noqa: E402
-from gans_keras.models.registry import sampler_options  # noqa: E402
 from gans_keras.sampling import load_generator, sample, write_samples  # noqa: E402
 from gans_keras.training import train  # noqa: E402
 
@@ -55,47 +54,12 @@ def parse_setting(text: str) -> tuple[str, object]:
     return key, json.loads(value)
 
 
-# DiffusionSampler.configure's keywords
-SAMPLER_SETTINGS = ("eta", "guidance", "spacing", "clip_x0", "guidance_sigma_min", "guidance_sigma_max")
-
-
-def parse_samplers(text: str) -> list[tuple[str, int, int | None, dict]]:
-    """"ddim:50,ddpm:1000:200,ddim:50:guidance=0.5" ->
-    [("ddim", 50, None, {}), ("ddpm", 1000, 200, {}), ("ddim", 50, None, {"guidance": 0.5})]."""
-    specs = []
-    for item in text.split(","):
-        parts = item.split(":")
-        settings = dict(part.split("=", 1) for part in parts if "=" in part)
-        plain = [part for part in parts if "=" not in part]
-        if len(plain) not in (2, 3) or plain[0] not in ("ddim", "ddpm") or not set(settings) <= set(SAMPLER_SETTINGS):
-            raise argparse.ArgumentTypeError(
-                f"{item!r} is not SAMPLER:STEPS[:IMAGES][:KEY=VALUE...] with SAMPLER ddim or ddpm and KEY one of "
-                + ", ".join(SAMPLER_SETTINGS))
-        settings = {key: value if key == "spacing" else json.loads(value) for key, value in settings.items()}
-        specs.append((plain[0], int(plain[1]), int(plain[2]) if len(plain) == 3 else None, settings))
-    return specs
-
-
 def score_samplers(generator, specs, num_samples: int, config) -> dict:
-    """Per sampler: images, seconds per 1000 images (batches of 500) and classifier scores.
-    Settings a spec leaves out are the run's, not the previous spec's."""
-    run_settings = {key: value for key, value in sampler_options(config).items() if key in SAMPLER_SETTINGS}
-    results = {}
-    for sampler, steps, images, settings in specs:
-        generator.configure(sampler=sampler, steps=steps, **{**run_settings, **settings})
-        num = images or num_samples
-        name = f"{sampler}-{steps}" + "".join(f"-{key}{value}" for key, value in settings.items())
-        started = time.perf_counter()
-        samples = sample(generator, num, seed=config.seed)
-        seconds = time.perf_counter() - started
-        print(f"{name}: {num} images in {seconds:.1f} s", flush=True)
-        results[name + (f"-{images}img" if images else "")] = {
-            "sampler": sampler, "steps": steps, **settings, "images": num,
-            "seconds_per_1000_images": round(seconds / num * 1000, 1),
-            BACKBONE: evaluate_images(samples, config.dataset, backbone=BACKBONE, num=num),
-            "samples": samples,
-        }
-    return results
+    """Per sampler (see sampler_specs.timed_samples): settings, seconds per 1000 images, images
+    and classifier scores."""
+    return {key: {**record, BACKBONE: evaluate_images(samples, config.dataset, backbone=BACKBONE, num=len(samples)),
+                  "samples": samples}
+            for key, record, samples in timed_samples(generator, specs, num_samples, config)}
 
 
 def provenance(benchmark: str, name: str) -> dict:

@@ -39,7 +39,11 @@ def diffusion_table(name: str) -> str:
     lines = ["| sampler | images | seconds / 1000 images | classifier FID | IS | KID | precision | recall |",
              "|---|---|---|---|---|---|---|---|"]
     for key, row in record["samplers"].items():
-        lines.append(f"| {key} | {row['images']:,} | {row['seconds_per_1000_images']} | "
+        seconds = row["seconds_per_1000_images"]
+        if "sampled_by" in row:  # images made on another machine (diffusion_samplers.py --generate-only)
+            machine = row["sampled_by"]["machine"]
+            seconds = f"{seconds} ({machine.get('device', 'CPU')}, {machine['backend']})"
+        lines.append(f"| {key} | {row['images']:,} | {seconds} | "
                      + " | ".join(score_cells(row[BACKBONE])) + " |")
     return "\n".join(lines)
 

@@ -1,13 +1,25 @@
 """Keras 3 GANs and diffusion models: train, sample and evaluate image generators."""
 
-from gans_keras.config import TrainConfig, make_config
-from gans_keras.data import load_dataset
-from gans_keras.evaluation import evaluate_images
-from gans_keras.models.registry import get_model
-from gans_keras.sampling import load_generator, sample
-from gans_keras.training import train
+import importlib
 
-# The CLI modules (gans_keras.train, .sample, .evaluate) are not imported here, so that
+# Imported on first use, so that `import gans_keras.sampling` (say) loads only what sampling
+# needs: a trained diffusion network then samples on any Keras backend, TensorFlow or not. The
+# CLI modules (gans_keras.train, .sample, .evaluate) are not listed, so that
 # `python -m gans_keras.train` runs its module once and these names stay the functions.
-__all__ = ["TrainConfig", "evaluate_images", "get_model", "load_dataset", "load_generator", "make_config", "sample",
-           "train"]
+_EXPORTS = {
+    "TrainConfig": "gans_keras.config",
+    "make_config": "gans_keras.config",
+    "load_dataset": "gans_keras.data",
+    "evaluate_images": "gans_keras.evaluation",
+    "get_model": "gans_keras.models.registry",
+    "load_generator": "gans_keras.sampling",
+    "sample": "gans_keras.sampling",
+    "train": "gans_keras.training",
+}
+__all__ = sorted(_EXPORTS)
+
+
+def __getattr__(name: str):
+    if name not in _EXPORTS:
+        raise AttributeError(f"module 'gans_keras' has no attribute {name!r}")
+    return getattr(importlib.import_module(_EXPORTS[name]), name)

@@ -10,7 +10,6 @@ from pathlib import Path
 
 import keras
 import numpy as np
-import tensorflow as tf
 
 from gans_keras.config import CHOICES, check_choice
 from gans_keras.schedules import NoiseSchedule
@@ -74,9 +73,6 @@ class DiffusionSampler:
         self.seed = seed
         self.calls = 0  # each call draws fresh step noise, reproducibly
         self.stats: dict[str, np.ndarray] | None = None
-        # autograph=False: a plain network call has no Python control flow to convert.
-        self._predict = tf.function(lambda inputs: network(inputs, training=False), reduce_retracing=True,
-                                    autograph=False)
 
     def configure(self, sampler=None, steps=None, eta=None, clip_x0=None, guidance=None, spacing=None,
                   guidance_sigma_min=None, guidance_sigma_max=None) -> DiffusionSampler:
@@ -134,7 +130,9 @@ class DiffusionSampler:
             inputs = [np.concatenate([x, x]), np.concatenate([t_vector, t_vector]), np.concatenate([labels, null])]
         else:
             inputs = [x, t_vector, labels]
-        output = self._predict(inputs).numpy().astype(np.float64)
+        # predict_on_batch compiles the call for the Keras backend in use (tf.function, jax.jit, or
+        # torch without autograd), so a network trained with TensorFlow samples on any of them.
+        output = self.network.predict_on_batch(inputs).astype(np.float64)
         if guided:
             output = (1 + self.guidance) * output[:batch] - self.guidance * output[batch:]
         if self.prediction == "v":  # eps = sqrt(abar) v + sqrt(1 - abar) x_t

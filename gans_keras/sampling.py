@@ -20,6 +20,7 @@ from gans_keras.viz import save_grid, to_uint8
 def load_generator(run: str | Path) -> keras.Model | DiffusionSampler:
     """The run's exported generator; for a diffusion run, a sampler on its (EMA) network with
     the run's schedule and default sampling settings (change them with `.configure`)."""
+    import gans_keras.layers  # noqa: F401  (registers the custom layers that load_model looks up)
     from gans_keras.config import make_config
     from gans_keras.models.registry import sampler_options
     from gans_keras.schedules import NoiseSchedule

@@ -6,7 +6,7 @@ from __future__ import annotations
 import math
 
 import numpy as np
-import tensorflow as tf
+from keras import ops
 
 from gans_keras.config import CHOICES
 
@@ -49,8 +49,8 @@ class NoiseSchedule:
 
     def _gather(self, values: np.ndarray, t, ndim: int):
         """values[t] as float32, shaped to broadcast against a tensor of rank `ndim`."""
-        picked = tf.gather(tf.constant(values, tf.float32), tf.cast(t, tf.int32))
-        return tf.reshape(picked, [-1] + [1] * (ndim - 1))
+        picked = ops.take(ops.convert_to_tensor(values, "float32"), ops.cast(t, "int32"))
+        return ops.reshape(picked, (-1,) + (1,) * (ndim - 1))
 
     def q_sample(self, x0, t, noise):
         """x_t = sqrt(alpha_bar_t) x_0 + sqrt(1 - alpha_bar_t) noise."""

@@ -1,9 +1,15 @@
+import json
+import os
+import subprocess
+import sys
+
 import numpy as np
 import pytest
 import tensorflow as tf
 
 from gans_keras.networks.unet import build_unet
 from gans_keras.samplers import DiffusionSampler, plot_sampling_stats, sampling_timesteps
+from gans_keras.sampling import load_generator
 from gans_keras.schedules import NoiseSchedule
 
 T = 50
@@ -85,6 +91,30 @@ def test_on_step_reports_the_fraction_done_after_every_step(noise):
     with_progress = sampler.generate(noise, seed=3, on_step=fractions.append)
     np.testing.assert_allclose(fractions, np.arange(1, 8) / 7)
     np.testing.assert_array_equal(with_progress, sampler.generate(noise, seed=3))
+
+
+def test_a_network_saved_under_tensorflow_samples_the_same_under_jax(tmp_path, noise):
+    # What lets a run trained here be sampled on a GPU machine that has Keras but no TensorFlow.
+    run = tmp_path / "run"
+    run.mkdir()
+    _network(num_classes=3).save(run / "generator.keras")
+    (run / "config.json").write_text(json.dumps({"model": "diffusion", "timesteps": T, "num_classes": 3}))
+    np.save(tmp_path / "noise.npy", noise)
+    labels = [0, 1, 2, 0]
+    settings = dict(sampler="ddpm", steps=10, guidance=1.0)  # stochastic steps, doubled guided batches
+    script = f"""
+import sys
+import numpy as np
+from gans_keras.sampling import load_generator
+sampler = load_generator({str(run)!r}).configure(**{settings!r})
+np.save({str(tmp_path / "jax.npy")!r}, sampler.generate(np.load({str(tmp_path / "noise.npy")!r}), {labels}, seed=5))
+assert "tensorflow" not in sys.modules, "sampling imported TensorFlow"
+"""
+    done = subprocess.run([sys.executable, "-c", script], env={**os.environ, "KERAS_BACKEND": "jax"},
+                          capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr[-3000:]
+    expected = load_generator(run).configure(**settings).generate(noise, np.array(labels), seed=5)
+    np.testing.assert_allclose(np.load(tmp_path / "jax.npy"), expected, atol=1e-4)
 
 
 def test_zero_noise_prediction_explodes_without_clipping_and_not_with_it(noise):

@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 
 import keras
-import tensorflow as tf
+from keras import ops
 
 
 @keras.saving.register_keras_serializable(package="gans_keras")
@@ -28,9 +28,9 @@ class SinusoidalEmbedding(keras.layers.Layer):
 
     def call(self, t):
         half = self.dim // 2
-        frequencies = tf.exp(-math.log(self.max_period) * tf.range(half, dtype=tf.float32) / half)
-        angles = tf.reshape(tf.cast(t, tf.float32), [-1, 1]) * frequencies[None, :]
-        return tf.cast(tf.concat([tf.cos(angles), tf.sin(angles)], axis=-1), self.compute_dtype)
+        frequencies = ops.exp(-math.log(self.max_period) * ops.arange(half, dtype="float32") / half)
+        angles = ops.reshape(ops.cast(t, "float32"), (-1, 1)) * frequencies[None, :]
+        return ops.cast(ops.concatenate([ops.cos(angles), ops.sin(angles)], axis=-1), self.compute_dtype)
 
     def compute_output_shape(self, input_shape):
         return (input_shape[0], self.dim)
@@ -138,13 +138,13 @@ class AttentionBlock(keras.layers.Layer):
         if (context is None) != (self.cross_attention is None):
             raise ValueError("an AttentionBlock built with a context must be called with one, and only then")
         height, width, channels = x.shape[1], x.shape[2], x.shape[3]
-        tokens = tf.reshape(x, [-1, height * width, channels])
-        h = tf.reshape(self.norm(x), [-1, height * width, channels])
+        tokens = ops.reshape(x, (-1, height * width, channels))
+        h = ops.reshape(self.norm(x), (-1, height * width, channels))
         tokens = tokens + self.proj(self.attention(h, h))
         if context is not None:
             h = self.cross_norm(tokens)
             tokens = tokens + self.cross_proj(self.cross_attention(h, context))
-        return tf.reshape(tokens, [-1, height, width, channels])
+        return ops.reshape(tokens, (-1, height, width, channels))
 
     def compute_output_shape(self, input_shape):
         cross = isinstance(input_shape, (list, tuple)) and isinstance(input_shape[0], (list, tuple))

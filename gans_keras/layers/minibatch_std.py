@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import keras
-import tensorflow as tf
+from keras import ops
 
 
 @keras.saving.register_keras_serializable(package="gans_keras")
@@ -38,17 +38,21 @@ class MinibatchStdDev(keras.layers.Layer):
         self.epsilon = epsilon
 
     def call(self, x):
-        batch = tf.shape(x)[0]
+        batch = ops.shape(x)[0]
         height, width, channels = x.shape[1], x.shape[2], x.shape[3]
-        group = tf.minimum(self.group_size, batch)
-        group = tf.where(batch % group == 0, group, batch)
-        grouped = tf.reshape(x, [group, -1, height, width, channels])  # (G, B/G, H, W, C)
-        variance = tf.reduce_mean(tf.square(grouped - tf.reduce_mean(grouped, axis=0)), axis=0)
-        std = tf.reduce_mean(tf.sqrt(variance + self.epsilon), axis=[1, 2, 3])  # (B/G,)
+        if isinstance(batch, int):  # JAX traces need a static reshape
+            group = min(self.group_size, batch)
+            group = group if batch % group == 0 else batch
+        else:  # a TensorFlow graph's batch size, known only at run time
+            group = ops.minimum(self.group_size, batch)
+            group = ops.where(batch % group == 0, group, batch)
+        grouped = ops.reshape(x, (group, -1, height, width, channels))  # (G, B/G, H, W, C)
+        variance = ops.mean(ops.square(grouped - ops.mean(grouped, axis=0)), axis=0)
+        std = ops.mean(ops.sqrt(variance + self.epsilon), axis=(1, 2, 3))  # (B/G,)
         # Sample i belongs to group i % (B/G) because of the reshape above.
-        per_sample = tf.tile(std, [group])[:, None, None, None]  # (B, 1, 1, 1)
-        feature = tf.ones_like(x[..., :1]) * tf.cast(per_sample, x.dtype)
-        return tf.concat([x, feature], axis=-1)  # (B, H, W, C + 1)
+        per_sample = ops.tile(std, (group,))[:, None, None, None]  # (B, 1, 1, 1)
+        feature = ops.ones_like(x[..., :1]) * ops.cast(per_sample, x.dtype)
+        return ops.concatenate([x, feature], axis=-1)  # (B, H, W, C + 1)
 
     def compute_output_shape(self, input_shape):
         return (*input_shape[:-1], input_shape[-1] + 1)

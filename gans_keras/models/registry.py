@@ -4,18 +4,16 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import keras
 import numpy as np
 
-from gans_keras.augment import DiffAugment
 from gans_keras.config import TrainConfig
-from gans_keras.losses import ConsistencyPenalty, GradientPenalty, R1Penalty
-from gans_keras.models.diffusion import Diffusion
-from gans_keras.models.gan import GAN
-from gans_keras.networks import dcgan, resnet
-from gans_keras.networks.unet import build_unet
-from gans_keras.schedules import NoiseSchedule
+
+if TYPE_CHECKING:
+    from gans_keras.models.diffusion import Diffusion
+    from gans_keras.models.gan import GAN
 
 
 @dataclass(frozen=True)
@@ -28,6 +26,13 @@ class ModelSpec:
 
 def build_gan(config: TrainConfig, image_size: int, channels: int) -> GAN:
     """A GAN on the DCGAN networks, with the loss, penalties and optimisers of `config`."""
+    # Imported here, not at the top, so that presets and samplers load without the training code
+    # (and without TensorFlow: a trained diffusion network samples on any Keras backend).
+    from gans_keras.augment import DiffAugment
+    from gans_keras.losses import ConsistencyPenalty, GradientPenalty, R1Penalty
+    from gans_keras.models.gan import GAN
+    from gans_keras.networks import dcgan, resnet
+
     num_classes = config.num_classes if get_spec(config.model).conditional else None
     if get_spec(config.model).conditional and num_classes is None:
         raise ValueError(f"{config.model} is conditional: set num_classes")
@@ -88,6 +93,10 @@ def build_gan(config: TrainConfig, image_size: int, channels: int) -> GAN:
 
 def build_diffusion(config: TrainConfig, image_size: int, channels: int) -> Diffusion:
     """The UNet denoiser, its schedule and optimiser, in `config.precision`."""
+    from gans_keras.models.diffusion import Diffusion
+    from gans_keras.networks.unet import build_unet
+    from gans_keras.schedules import NoiseSchedule
+
     if config.n_critic != 1:
         raise ValueError(f"n_critic ({config.n_critic}) is a GAN setting: diffusion takes one update a step")
     previous = keras.config.dtype_policy()

@@ -1,0 +1,60 @@
+"""Diffusion sampler specs (SAMPLER:STEPS[:IMAGES][:KEY=VALUE...]) and timed sampling of a run.
+
+Imports no TensorFlow, so that diffusion_samplers.py --generate-only can make the images on a
+machine with another Keras backend (JAX or PyTorch on a GPU) for scoring elsewhere.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+import numpy as np  # noqa: E402
+
+from gans_keras.models.registry import sampler_options  # noqa: E402
+from gans_keras.sampling import sample  # noqa: E402
+
+# DiffusionSampler.configure's keywords
+SAMPLER_SETTINGS = ("eta", "guidance", "spacing", "clip_x0", "guidance_sigma_min", "guidance_sigma_max")
+
+
+def parse_samplers(text: str) -> list[tuple[str, int, int | None, dict]]:
+    """"ddim:50,ddpm:1000:200,ddim:50:guidance=0.5" ->
+    [("ddim", 50, None, {}), ("ddpm", 1000, 200, {}), ("ddim", 50, None, {"guidance": 0.5})]."""
+    specs = []
+    for item in text.split(","):
+        parts = item.split(":")
+        settings = dict(part.split("=", 1) for part in parts if "=" in part)
+        plain = [part for part in parts if "=" not in part]
+        if len(plain) not in (2, 3) or plain[0] not in ("ddim", "ddpm") or not set(settings) <= set(SAMPLER_SETTINGS):
+            raise argparse.ArgumentTypeError(
+                f"{item!r} is not SAMPLER:STEPS[:IMAGES][:KEY=VALUE...] with SAMPLER ddim or ddpm and KEY one of "
+                + ", ".join(SAMPLER_SETTINGS))
+        settings = {key: value if key == "spacing" else json.loads(value) for key, value in settings.items()}
+        specs.append((plain[0], int(plain[1]), int(plain[2]) if len(plain) == 3 else None, settings))
+    return specs
+
+
+def timed_samples(generator, specs, num_samples: int, config) -> Iterator[tuple[str, dict, np.ndarray]]:
+    """Per sampler: its results key, its record (settings, image count, seconds per 1000 images in
+    batches of 500) and its uint8 images, all from the run's seed, so every sampler starts from the
+    same latents and labels. Settings a spec leaves out are the run's, not the previous spec's."""
+    run_settings = {key: value for key, value in sampler_options(config).items() if key in SAMPLER_SETTINGS}
+    for sampler, steps, images, settings in specs:
+        generator.configure(sampler=sampler, steps=steps, **{**run_settings, **settings})
+        num = images or num_samples
+        name = f"{sampler}-{steps}" + "".join(f"-{key}{value}" for key, value in settings.items())
+        started = time.perf_counter()
+        samples = sample(generator, num, seed=config.seed)
+        seconds = time.perf_counter() - started
+        print(f"{name}: {num} images in {seconds:.1f} s", flush=True)
+        record = {"sampler": sampler, "steps": steps, **settings, "images": num,
+                  "seconds_per_1000_images": round(seconds / num * 1000, 1)}
+        yield name + (f"-{images}img" if images else ""), record, samples
