@@ -20,48 +20,28 @@ command that made it (with --samplers too, it also samples and scores those here
 from __future__ import annotations
 
 import argparse
-import importlib
 import json
-import os
-import platform
-import shlex
 import sys
 from pathlib import Path
 
-import keras
 import numpy as np
-from sampler_specs import ROOT, parse_samplers, timed_samples  # puts ROOT on sys.path
+from sampler_specs import ROOT, command_line, machine, parse_samplers, timed_samples  # puts ROOT on sys.path
 
 from gans_keras.config import make_config, read_overrides
 from gans_keras.io import atomic_path, write_json
 from gans_keras.sampling import load_generator
 
 
-def sampling_machine() -> dict:
-    """The machine and Keras backend that made the images (the seconds depend on both)."""
-    backend = keras.backend.backend()
-    module = importlib.import_module(backend)
-    machine = {"cpus": os.cpu_count(), "processor": platform.processor() or platform.machine(),
-               "keras": keras.__version__, "backend": backend, backend: module.__version__}
-    if backend == "jax":
-        machine["device"] = module.devices()[0].device_kind
-    elif backend == "torch" and module.cuda.is_available():
-        machine["device"] = module.cuda.get_device_name()
-    return machine
-
-
 def generate(generator, args, config) -> None:
     """Samples and times each sampler; writes the uint8 images (and labels) and the timings."""
     args.generate_only.mkdir(parents=True, exist_ok=True)
-    timings = {}
+    made = {"command": command_line(), "run": str(args.run), "machine": machine(), "samplers": {}}
     for key, record, samples in timed_samples(generator, args.samplers, args.num_samples, config):
         with atomic_path(args.generate_only / f"{key}.npz") as tmp, open(tmp, "wb") as f:
             np.savez_compressed(f, images=samples)
-        timings[key] = record
+        made["samplers"][key] = record
         # Rewritten after every sampler, so a run stopped part-way keeps what it finished.
-        write_json(args.generate_only / "timings.json", {
-            "command": "python benchmarks/diffusion_samplers.py " + shlex.join(sys.argv[1:]),
-            "run": str(args.run), "machine": sampling_machine(), "samplers": timings})
+        write_json(args.generate_only / "timings.json", made)
 
 
 def score_saved(samples_dir: Path, config, backbone: str) -> dict:
@@ -109,9 +89,10 @@ def main() -> int:
 
     samplers = score_saved(args.from_samples, config, BACKBONE) if args.from_samples else {}
     if args.samplers:
-        samplers.update(score_samplers(load_generator(args.run), args.samplers, args.num_samples, config))
-        for record in samplers.values():
-            record.pop("samples", None)
+        scored = score_samplers(load_generator(args.run), args.samplers, args.num_samples, config)
+        for record in scored.values():
+            del record["samples"]
+        samplers.update(scored)
     result = {
         **provenance("diffusion_samplers", args.name),
         "run": str(args.run),

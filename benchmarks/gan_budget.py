@@ -25,9 +25,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-import platform
-import shlex
 import shutil
 import sys
 from datetime import datetime, timezone
@@ -36,9 +33,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-import keras  # noqa: E402
-import tensorflow as tf  # noqa: E402
-from sampler_specs import parse_samplers, timed_samples  # noqa: E402
+from sampler_specs import command_line, machine, parse_samplers, timed_samples  # noqa: E402
 
 from gans_keras.config import make_config, read_overrides  # noqa: E402
 from gans_keras.evaluation import evaluate_images  # noqa: E402
@@ -67,14 +62,9 @@ def provenance(benchmark: str, name: str) -> dict:
     return {
         "benchmark": benchmark,
         "name": name,
-        "command": f"python benchmarks/{Path(sys.argv[0]).name} " + shlex.join(sys.argv[1:]),
+        "command": command_line(),
         "date": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-        "machine": {
-            "cpus": os.cpu_count(),
-            "processor": platform.processor() or platform.machine(),
-            "tensorflow": tf.__version__,
-            "keras": keras.__version__,
-        },
+        "machine": machine(),
     }
 
 

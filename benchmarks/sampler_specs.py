@@ -1,4 +1,5 @@
-"""Diffusion sampler specs (SAMPLER:STEPS[:IMAGES][:KEY=VALUE...]) and timed sampling of a run.
+"""Diffusion sampler specs (SAMPLER:STEPS[:IMAGES][:KEY=VALUE...]), timed sampling of a run, and
+the command and machine that every results file records.
 
 Imports no TensorFlow, so that diffusion_samplers.py --generate-only can make the images on a
 machine with another Keras backend (JAX or PyTorch on a GPU) for scoring elsewhere.
@@ -7,7 +8,11 @@ machine with another Keras backend (JAX or PyTorch on a GPU) for scoring elsewhe
 from __future__ import annotations
 
 import argparse
+import importlib
 import json
+import os
+import platform
+import shlex
 import sys
 import time
 from collections.abc import Iterator
@@ -16,10 +21,30 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+import keras  # noqa: E402
 import numpy as np  # noqa: E402
 
 from gans_keras.models.registry import sampler_options  # noqa: E402
 from gans_keras.sampling import sample  # noqa: E402
+
+
+def command_line() -> str:
+    """The command that is running, as it was typed from the project root."""
+    return f"python benchmarks/{Path(sys.argv[0]).name} " + shlex.join(sys.argv[1:])
+
+
+def machine() -> dict:
+    """The machine and Keras backend (with its version, and its GPU if any) running this."""
+    backend = keras.backend.backend()
+    module = importlib.import_module(backend)
+    found = {"cpus": os.cpu_count(), "processor": platform.processor() or platform.machine(),
+             "keras": keras.__version__, "backend": backend, backend: module.__version__}
+    if backend == "jax":
+        found["device"] = module.devices()[0].device_kind
+    elif backend == "torch" and module.cuda.is_available():
+        found["device"] = module.cuda.get_device_name()
+    return found
+
 
 # DiffusionSampler.configure's keywords
 SAMPLER_SETTINGS = ("eta", "guidance", "spacing", "clip_x0", "guidance_sigma_min", "guidance_sigma_max")
