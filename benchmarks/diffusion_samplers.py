@@ -15,6 +15,15 @@ command that made it (with --samplers too, it also samples and scores those here
 
     KERAS_BACKEND=jax python benchmarks/diffusion_samplers.py --run RUN --samplers ddpm:1000 --generate-only gpu/
     python benchmarks/diffusion_samplers.py --run RUN --name NAME --from-samples gpu/ [--samplers ddim:50]
+
+A slow sampler can be split over processes sharing one GPU (the host side of sampling is what
+bounds it there): --part K/N makes the K-th of N runs of whole batches, with the latents and step
+noise of one process making them all, and --from-samples joins the N directories in part order;
+the joined seconds are the slowest part's over all the images (the parts run at the same time):
+
+    for k in 0 1 2 3; do KERAS_BACKEND=jax python benchmarks/diffusion_samplers.py --run RUN \
+        --samplers ddpm:1000:10000 --generate-only gpu/part$k --part $k/4 & done; wait
+    python benchmarks/diffusion_samplers.py --run RUN --name NAME --from-samples gpu/part{0,1,2,3}
 """
 
 from __future__ import annotations
@@ -32,11 +41,27 @@ from gans_keras.io import atomic_path, write_json
 from gans_keras.sampling import load_generator
 
 
+def load_sampler(run: Path, seed: int):
+    """The run's DiffusionSampler, drawing its step noise from `seed` (the run's, or --seed)."""
+    sampler = load_generator(run)
+    sampler.seed = seed
+    return sampler
+
+
+def parse_part(text: str) -> tuple[int, int]:
+    """"2/4" -> (2, 4): the third of four parts."""
+    index, _, parts = text.partition("/")
+    if not (index.isdigit() and parts.isdigit() and int(index) < int(parts)):
+        raise argparse.ArgumentTypeError(f"{text!r} is not K/N with 0 <= K < N")
+    return int(index), int(parts)
+
+
 def generate(generator, args, config) -> None:
     """Samples and times each sampler; writes the uint8 images (and labels) and the timings."""
     args.generate_only.mkdir(parents=True, exist_ok=True)
-    made = {"command": command_line(), "run": str(args.run), "machine": machine(), "samplers": {}}
-    for key, record, samples in timed_samples(generator, args.samplers, args.num_samples, config):
+    made = {"command": command_line(), "run": str(args.run), "machine": machine(), "part": list(args.part),
+            "samplers": {}}
+    for key, record, samples in timed_samples(generator, args.samplers, args.num_samples, config, args.part):
         with atomic_path(args.generate_only / f"{key}.npz") as tmp, open(tmp, "wb") as f:
             np.savez_compressed(f, images=samples)
         made["samplers"][key] = record
@@ -44,18 +69,39 @@ def generate(generator, args, config) -> None:
         write_json(args.generate_only / "timings.json", made)
 
 
-def score_saved(samples_dir: Path, config, backbone: str) -> dict:
-    """Classifier scores of the images in `samples_dir`, each with the timings, machine and
-    command recorded beside them."""
+def joined_samples(samples_dirs: list[Path]) -> dict[str, tuple[dict, np.ndarray]]:
+    """Per sampler key: its record (with `sampled_by`) and its images, joined over the parts that
+    --part wrote to `samples_dirs`; the joined seconds are the slowest part's over all the images."""
+    made = sorted((json.loads((path / "timings.json").read_text()) | {"dir": path} for path in samples_dirs),
+                  key=lambda found: found.get("part", [0, 1]))
+    parts = [tuple(found.get("part", [0, 1])) for found in made]
+    if parts != [(index, len(made)) for index in range(len(made))]:
+        raise ValueError(f"{', '.join(map(str, samples_dirs))} hold parts {parts}: give each of the N parts once")
+    keys = set(made[0]["samplers"])
+    if any(set(found["samplers"]) != keys for found in made):
+        raise ValueError("the parts did not all finish the same samplers: "
+                         + "; ".join(f"{found['dir']}: {', '.join(found['samplers'])}" for found in made))
+    joined = {}
+    for key in made[0]["samplers"]:
+        records = [found["samplers"][key] for found in made]
+        images = np.concatenate([np.load(found["dir"] / f"{key}.npz")["images"] for found in made])
+        slowest = max(record["seconds_per_1000_images"] * record["images"] / 1000 for record in records)
+        commands = [found["command"] for found in made]
+        record = {**records[0], "images": len(images),
+                  "seconds_per_1000_images": round(slowest / len(images) * 1000, 1),
+                  "sampled_by": {"command": commands[0] if len(made) == 1 else commands,
+                                 "machine": made[0]["machine"]}}
+        joined[key] = (record | ({"parts": len(made)} if len(made) > 1 else {}), images)
+    return joined
+
+
+def score_saved(samples_dirs: list[Path], config, backbone: str) -> dict:
+    """Classifier scores of the images in `samples_dirs` (one directory, or the parts of one
+    job), each with the timings, machine and command recorded beside them."""
     from gans_keras.evaluation import evaluate_images
 
-    made = json.loads((samples_dir / "timings.json").read_text())
-    samplers = {}
-    for key, record in made["samplers"].items():
-        images = np.load(samples_dir / f"{key}.npz")["images"]
-        samplers[key] = {**record, "sampled_by": {name: made[name] for name in ("command", "machine")},
-                         backbone: evaluate_images(images, config.dataset, backbone=backbone, num=len(images))}
-    return samplers
+    return {key: {**record, backbone: evaluate_images(images, config.dataset, backbone=backbone, num=len(images))}
+            for key, (record, images) in joined_samples(samples_dirs).items()}
 
 
 def main() -> int:
@@ -69,19 +115,27 @@ def main() -> int:
     mode = parser.add_mutually_exclusive_group()
     mode.add_argument("--generate-only", type=Path, metavar="DIR",
                       help="sample and time only, without TensorFlow: write DIR/<sampler>.npz and DIR/timings.json")
-    mode.add_argument("--from-samples", type=Path, metavar="DIR",
-                      help="also score the images that --generate-only wrote to DIR (on another machine, say)")
+    mode.add_argument("--from-samples", type=Path, nargs="+", metavar="DIR",
+                      help="also score the images that --generate-only wrote to DIR (on another machine, say), "
+                           "or joined from the directories of its N --part runs")
+    parser.add_argument("--part", type=parse_part, default=(0, 1), metavar="K/N",
+                        help="with --generate-only: make only the K-th (from 0) of N runs of whole batches of "
+                             "each sampler's images, for N processes sharing the work (default 0/1: all)")
+    parser.add_argument("--seed", type=int, help="draw the latents, labels and step noise from this seed instead "
+                        "of the run's, for another sample of the same sampler")
     args = parser.parse_args()
     if args.samplers is None and args.from_samples is None:
         parser.error("give --samplers, --from-samples or both")
+    if args.part != (0, 1) and not args.generate_only:
+        parser.error("--part goes with --generate-only")
     if (args.name is None) != (args.generate_only is not None):
         parser.error("--name is needed, except with --generate-only, which writes no results file")
 
-    config = make_config(read_overrides(args.run / "config.json"), {})
+    config = make_config(read_overrides(args.run / "config.json"), {} if args.seed is None else {"seed": args.seed})
     if config.model != "diffusion":
         parser.error(f"{args.run} is a {config.model} run, not a diffusion run")
     if args.generate_only:
-        generate(load_generator(args.run), args, config)
+        generate(load_sampler(args.run, config.seed), args, config)
         print(f"wrote {args.generate_only}")
         return 0
 
@@ -89,7 +143,7 @@ def main() -> int:
 
     samplers = score_saved(args.from_samples, config, BACKBONE) if args.from_samples else {}
     if args.samplers:
-        scored = score_samplers(load_generator(args.run), args.samplers, args.num_samples, config)
+        scored = score_samplers(load_sampler(args.run, config.seed), args.samplers, args.num_samples, config)
         for record in scored.values():
             del record["samples"]
         samplers.update(scored)

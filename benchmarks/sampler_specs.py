@@ -67,19 +67,37 @@ def parse_samplers(text: str) -> list[tuple[str, int, int | None, dict]]:
     return specs
 
 
-def timed_samples(generator, specs, num_samples: int, config) -> Iterator[tuple[str, dict, np.ndarray]]:
+BATCH_SIZE = 500  # sample()'s default: the batches that step noise is drawn for
+
+
+def timed_samples(generator, specs, num_samples: int, config,
+                  part: tuple[int, int] = (0, 1)) -> Iterator[tuple[str, dict, np.ndarray]]:
     """Per sampler: its results key, its record (settings, image count, seconds per 1000 images in
     batches of 500) and its uint8 images, all from the run's seed, so every sampler starts from the
-    same latents and labels. Settings a spec leaves out are the run's, not the previous spec's."""
+    same latents and labels. Settings a spec leaves out are the run's, not the previous spec's.
+
+    With `part` (k, n), only the k-th of n runs of whole batches of each sampler's images, from the
+    latents and step noise that one process making them all would use (a DiffusionSampler draws
+    its step noise per call), so n processes can share the work and join their images.
+    """
+    index, parts = part
     run_settings = {key: value for key, value in sampler_options(config).items() if key in SAMPLER_SETTINGS}
+    calls_before = generator.calls
     for sampler, steps, images, settings in specs:
         generator.configure(sampler=sampler, steps=steps, **{**run_settings, **settings})
         num = images or num_samples
+        batches = -(-num // BATCH_SIZE)
+        if batches < parts:
+            raise ValueError(f"{num} images are {batches} batches of {BATCH_SIZE}: too few for {parts} parts")
+        first, last = batches * index // parts, batches * (index + 1) // parts
+        start, stop = first * BATCH_SIZE, min(last * BATCH_SIZE, num)
+        generator.calls = calls_before + first
+        calls_before += batches
         name = f"{sampler}-{steps}" + "".join(f"-{key}{value}" for key, value in settings.items())
         started = time.perf_counter()
-        samples = sample(generator, num, seed=config.seed)
+        samples = sample(generator, stop - start, seed=config.seed, batch_size=BATCH_SIZE, start=start)
         seconds = time.perf_counter() - started
-        print(f"{name}: {num} images in {seconds:.1f} s", flush=True)
-        record = {"sampler": sampler, "steps": steps, **settings, "images": num,
-                  "seconds_per_1000_images": round(seconds / num * 1000, 1)}
+        print(f"{name}: {stop - start} images in {seconds:.1f} s", flush=True)
+        record = {"sampler": sampler, "steps": steps, **settings, "images": stop - start,
+                  "seconds_per_1000_images": round(seconds / (stop - start) * 1000, 1)}
         yield name + (f"-{images}img" if images else ""), record, samples

@@ -42,7 +42,8 @@ def diffusion_table(name: str) -> str:
         seconds = row["seconds_per_1000_images"]
         if "sampled_by" in row:  # images made on another machine (diffusion_samplers.py --generate-only)
             machine = row["sampled_by"]["machine"]
-            seconds = f"{seconds} ({machine.get('device', 'CPU')}, {machine['backend']})"
+            processes = f", {row['parts']} processes" if "parts" in row else ""
+            seconds = f"{seconds} ({machine.get('device', 'CPU')}, {machine['backend']}{processes})"
         lines.append(f"| {key} | {row['images']:,} | {seconds} | "
                      + " | ".join(score_cells(row[BACKBONE])) + " |")
     return "\n".join(lines)

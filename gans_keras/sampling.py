@@ -64,36 +64,41 @@ def sample(
     batch_size: int = 500,
     labels: np.ndarray | None = None,
     verbose: bool = True,
+    start: int = 0,
 ) -> np.ndarray:
     """`num` uint8 images (N, H, W, C) from z ~ N(0, I); the same seed gives the same images.
 
     A conditional generator takes `labels` (N,), by default balanced over its classes
-    (i % classes); an unconditional one takes none.
+    (i % classes); an unconditional one takes none. `start` skips the seed's first `start`
+    latents (and default labels), so that pieces sampled apart join into one call's images.
     """
     if num < 1:
         raise ValueError(f"num must be >= 1, got {num}")
+    if start < 0:
+        raise ValueError(f"start must be >= 0, got {start}")
     classes = generator_classes(generator)
     if classes is None and labels is not None:
         raise ValueError("this generator is unconditional: it takes no class labels")
     if classes is not None:
-        labels = balanced_labels(num, classes) if labels is None else np.asarray(labels)
+        labels = balanced_labels(start + num, classes)[start:] if labels is None else np.asarray(labels)
         if labels.shape != (num,) or labels.min() < 0 or labels.max() >= classes:
             raise ValueError(f"labels must be {num} integers in [0, {classes}), got shape {labels.shape}")
         labels = labels.astype("int32")
-    latents = np.random.default_rng(seed).standard_normal((num, *latent_shape(generator))).astype("float32")
+    latents = np.random.default_rng(seed).standard_normal((start + num, *latent_shape(generator)))[start:]
+    latents = latents.astype("float32")
     progbar = keras.utils.Progbar(num, verbose=1 if verbose else 0, unit_name="image")
     batches = []
-    for start in range(0, num, batch_size):
-        part = slice(start, start + batch_size)
+    for first in range(0, num, batch_size):
+        part = slice(first, first + batch_size)
         inputs = latents[part] if labels is None else [latents[part], labels[part]]
         if isinstance(generator, DiffusionSampler):
             # A diffusion batch runs for minutes (DDPM-1000: over an hour on CPU), so the bar moves
             # at every denoising step; the last step completes the batch.
             size = len(latents[part])
-            output = generator(inputs, on_step=lambda done, start=start, size=size: progbar.update(start + done * size))
+            output = generator(inputs, on_step=lambda done, first=first, size=size: progbar.update(first + done * size))
         else:
             output = generator(inputs, training=False)
-            progbar.update(min(start + batch_size, num))
+            progbar.update(min(first + batch_size, num))
         batches.append(to_uint8(keras.ops.convert_to_numpy(output)))
     return np.concatenate(batches)
 

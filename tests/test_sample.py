@@ -1,3 +1,4 @@
+import importlib
 import json
 import subprocess
 import sys
@@ -10,6 +11,7 @@ from PIL import Image
 from gans_keras.evaluate import main as evaluate_main
 from gans_keras.sample import main
 from gans_keras.samplers import sampling_timesteps
+from gans_keras.sampling import load_generator, sample
 
 
 def test_sample_cli_writes_uint8_images_and_grid(trained_run, tmp_path):
@@ -134,3 +136,45 @@ def test_benchmark_scores_samplers_with_settings_and_resets_them(diffusion_run, 
     expected = json.loads(reference.read_text())["classifier:fashion_mnist"]["fid"]
     assert samplers["ddim-3-20img"]["classifier:fashion_mnist"]["fid"] == pytest.approx(expected, rel=1e-9)
     assert samplers["ddim-3-guidance2-20img"]["classifier:fashion_mnist"]["fid"] != pytest.approx(expected, rel=1e-6)
+
+
+def test_sampling_from_start_continues_the_seeds_images(trained_run):
+    generator = load_generator(trained_run)
+    whole = sample(generator, 7, seed=3, batch_size=4, verbose=False)
+    pieces = [sample(generator, 2, seed=3, verbose=False), sample(generator, 5, seed=3, start=2, verbose=False)]
+    np.testing.assert_array_equal(np.concatenate(pieces), whole)
+    with pytest.raises(ValueError, match="start must be >= 0"):
+        sample(generator, 2, start=-1)
+
+
+def test_benchmark_parts_join_into_the_images_of_one_process(diffusion_run, tmp_path, monkeypatch):
+    """diffusion_samplers.py --generate-only --part K/N: joined by --from-samples, the parts'
+    images are one process's (latents, labels and per-batch step noise), for each sampler."""
+    root = Path(__file__).resolve().parents[1]
+    monkeypatch.syspath_prepend(str(root / "benchmarks"))
+    benchmark = importlib.import_module("diffusion_samplers")
+    specs = "ddpm:2:600,ddim:2:520:guidance=1:eta=1"  # two batches of 500 each; the second's noise follows the first's
+
+    def run(*argv):
+        monkeypatch.setattr(sys, "argv", ["diffusion_samplers.py", "--run", str(diffusion_run), *argv])
+        return benchmark.main()
+
+    for part in ("0/1", "1/2", "0/2"):
+        assert run("--samplers", specs, "--generate-only", str(tmp_path / part.replace("/", "of")), "--part", part) == 0
+    assert run("--samplers", specs, "--generate-only", str(tmp_path / "seed1"), "--seed", "1") == 0
+    whole = benchmark.joined_samples([tmp_path / "0of1"])
+    parts = benchmark.joined_samples([tmp_path / "1of2", tmp_path / "0of2"])
+    other_seed = benchmark.joined_samples([tmp_path / "seed1"])
+    assert list(parts) == list(whole) == ["ddpm-2-600img", "ddim-2-guidance1-eta1-520img"]
+    for key, (record, images) in parts.items():
+        assert len(images) == record["images"] == whole[key][0]["images"] and record["parts"] == 2
+        np.testing.assert_array_equal(images, whole[key][1])
+        assert not np.array_equal(images, other_seed[key][1])
+    with pytest.raises(ValueError, match="give each of the N parts once"):
+        benchmark.joined_samples([tmp_path / "0of2"])
+
+    out = tmp_path / "joined.json"
+    assert run("--name", "t", "--from-samples", str(tmp_path / "0of2"), str(tmp_path / "1of2"), "--out", str(out)) == 0
+    scored = json.loads(out.read_text())["samplers"]["ddpm-2-600img"]
+    assert scored["parts"] == 2 and len(scored["sampled_by"]["command"]) == 2
+    assert scored["classifier:fashion_mnist"]["num_samples"] == 600
