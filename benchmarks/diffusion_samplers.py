@@ -95,15 +95,6 @@ def joined_samples(samples_dirs: list[Path]) -> dict[str, tuple[dict, np.ndarray
     return joined
 
 
-def score_saved(samples_dirs: list[Path], config, backbone: str) -> dict:
-    """Classifier scores of the images in `samples_dirs` (one directory, or the parts of one
-    job), each with the timings, machine and command recorded beside them."""
-    from gans_keras.evaluation import evaluate_images
-
-    return {key: {**record, backbone: evaluate_images(images, config.dataset, backbone=backbone, num=len(images))}
-            for key, (record, images) in joined_samples(samples_dirs).items()}
-
-
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--run", type=Path, required=True, help="a trained diffusion run directory")
@@ -139,9 +130,12 @@ def main() -> int:
         print(f"wrote {args.generate_only}")
         return 0
 
-    from gan_budget import BACKBONE, provenance, score_samplers
+    from gan_budget import BACKBONE, provenance, score_samplers, with_scores
 
-    samplers = score_saved(args.from_samples, config, BACKBONE) if args.from_samples else {}
+    # Images made elsewhere (one directory, or the parts of one job), with the timings, machine
+    # and command recorded beside them.
+    saved = joined_samples(args.from_samples) if args.from_samples else {}
+    samplers = {key: with_scores(record, images, config) for key, (record, images) in saved.items()}
     if args.samplers:
         scored = score_samplers(load_sampler(args.run, config.seed), args.samplers, args.num_samples, config)
         for record in scored.values():

@@ -49,11 +49,15 @@ def parse_setting(text: str) -> tuple[str, object]:
     return key, json.loads(value)
 
 
+def with_scores(record: dict, images, config) -> dict:
+    """A sampler's record with the classifier scores of its images added."""
+    return {**record, BACKBONE: evaluate_images(images, config.dataset, backbone=BACKBONE, num=len(images))}
+
+
 def score_samplers(generator, specs, num_samples: int, config) -> dict:
     """Per sampler (see sampler_specs.timed_samples): settings, seconds per 1000 images, images
     and classifier scores."""
-    return {key: {**record, BACKBONE: evaluate_images(samples, config.dataset, backbone=BACKBONE, num=len(samples)),
-                  "samples": samples}
+    return {key: {**with_scores(record, samples, config), "samples": samples}
             for key, record, samples in timed_samples(generator, specs, num_samples, config)}
 
 
