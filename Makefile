@@ -37,4 +37,4 @@ test: setup
 	$(PY) -m pytest -q -n $(TEST_WORKERS) --dist worksteal
 
 lint: setup
-	$(VENV)/bin/ruff check gans_keras tests benchmarks
+	$(VENV)/bin/ruff check gans_keras tests benchmarks notebooks Conclusion.ipynb

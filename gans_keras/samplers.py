@@ -25,8 +25,7 @@ def sampling_timesteps(timesteps: int, steps: int, spacing: str = "linear") -> n
     CIFAR-10), which spends more of the steps at low noise, where the fine detail is made."""
     if not 1 <= steps <= timesteps:
         raise ValueError(f"sampling steps must be in [1, {timesteps}], got {steps}")
-    if spacing not in SPACINGS:
-        raise ValueError(f"unknown timestep spacing {spacing!r}: choose from {', '.join(SPACINGS)}")
+    check_choice("timestep_spacing", spacing)
     fractions = np.linspace(0.0, 1.0, steps)
     if spacing == "quadratic":
         fractions = fractions**2
@@ -78,8 +77,7 @@ class DiffusionSampler:
                   guidance_sigma_min=None, guidance_sigma_max=None) -> DiffusionSampler:
         """Changes the sampling settings given (not None); returns self."""
         if sampler is not None:
-            if sampler not in SAMPLERS:
-                raise ValueError(f"unknown sampler {sampler!r}: choose from {', '.join(SAMPLERS)}")
+            check_choice("sampler", sampler)
             self.sampler = sampler
         if steps is not None or spacing is not None:
             steps = self.steps if steps is None else steps

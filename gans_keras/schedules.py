@@ -8,9 +8,7 @@ import math
 import numpy as np
 from keras import ops
 
-from gans_keras.config import CHOICES
-
-SCHEDULES = CHOICES["noise_schedule"]
+from gans_keras.config import check_choice
 
 
 class NoiseSchedule:
@@ -23,8 +21,7 @@ class NoiseSchedule:
 
     def __init__(self, kind: str = "linear", timesteps: int = 1000, beta_start: float = 1e-4,
                  beta_end: float = 0.02, cosine_offset: float = 0.008):
-        if kind not in SCHEDULES:
-            raise ValueError(f"unknown noise schedule {kind!r}: choose from {', '.join(SCHEDULES)}")
+        check_choice("noise_schedule", kind)
         if timesteps < 2:
             raise ValueError(f"timesteps must be >= 2, got {timesteps}")
         self.kind = kind

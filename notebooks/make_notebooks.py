@@ -21,6 +21,14 @@ from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 
+PARAMETERS = """\
+# Smoke mode (the tests): a few steps and a small evaluation. A real run trains MINUTES.
+SMOKE = os.environ.get("GANS_KERAS_SMOKE") == "1"
+MINUTES = 3
+EVAL_IMAGES = 300 if SMOKE else 10_000
+RUNS = Path(os.environ.get("GANS_KERAS_RUNS", "../runs/notebooks"))"""
+
+# The parameters cell of the notebooks that train and evaluate a model.
 SETUP = """\
 import os
 from datetime import datetime
@@ -33,11 +41,18 @@ import gans_keras as gk
 from gans_keras.evaluation import evaluate_images, format_table
 from gans_keras.viz import architecture_plot, plot_curves
 
-# Smoke mode (the tests): a few steps and a small evaluation. A real run trains MINUTES.
-SMOKE = os.environ.get("GANS_KERAS_SMOKE") == "1"
-MINUTES = 3
-EVAL_IMAGES = 300 if SMOKE else 10_000
-RUNS = Path(os.environ.get("GANS_KERAS_RUNS", "../runs/notebooks"))"""
+""" + PARAMETERS
+
+# The data notebook's: it trains nothing.
+DATA_SETUP = """\
+import os
+from pathlib import Path
+
+from PIL import Image
+
+import gans_keras as gk
+
+""" + PARAMETERS
 
 MODELS = {
     "02_dcgan": dict(
@@ -156,7 +171,7 @@ def data_notebook() -> nbformat.NotebookNode:
 Fashion-MNIST: 60,000 training and 10,000 test images, 28x28 grayscale, ten balanced classes.
 `gk.load_dataset` turns any supported source into a `tf.data` pipeline of images in [-1, 1] and
 labels; here, the arrays and one batch."""),
-        new_code_cell(SETUP, metadata={"tags": ["parameters"]}),
+        new_code_cell(DATA_SETUP, metadata={"tags": ["parameters"]}),
         new_code_cell("""\
 import numpy as np
 
@@ -253,7 +268,8 @@ for kind in ("linear", "cosine"):
     schedule = NoiseSchedule(kind)
     axes[0].plot(schedule.alpha_bars, label=kind)
     axes[1].plot(np.log(schedule.alpha_bars / (1 - schedule.alpha_bars)), label=kind)
-axes[0].set_title("abar_t"); axes[1].set_title("log SNR"); axes[0].set_xlabel("t"); axes[1].set_xlabel("t")
+for axis, title in zip(axes, ("abar_t", "log SNR"), strict=True):
+    axis.set(title=title, xlabel="t")
 axes[0].legend();"""),
         new_markdown_cell("""\
 ## The UNet

@@ -60,7 +60,7 @@ def test_v_target_definition():
 
 
 @pytest.mark.parametrize("kwargs, message", [
-    (dict(kind="quadratic"), "unknown noise schedule"),
+    (dict(kind="quadratic"), "noise_schedule must be one of linear, cosine, got 'quadratic'"),
     (dict(timesteps=1), "timesteps"),
     (dict(timesteps=10), "too small"),
 ])
