@@ -119,6 +119,9 @@ def main() -> int:
         parser.error("give --samplers, --from-samples or both")
     if args.part != (0, 1) and not args.generate_only:
         parser.error("--part goes with --generate-only")
+    if args.seed is not None and args.from_samples and not args.samplers:
+        parser.error("--seed draws new images, and --from-samples alone samples none: "
+                     "the saved images keep the seed they were made with")
     if (args.name is None) != (args.generate_only is not None):
         parser.error("--name is needed, except with --generate-only, which writes no results file")
 

@@ -147,7 +147,7 @@ def test_sampling_from_start_continues_the_seeds_images(trained_run):
         sample(generator, 2, start=-1)
 
 
-def test_benchmark_parts_join_into_the_images_of_one_process(diffusion_run, tmp_path, monkeypatch):
+def test_benchmark_parts_join_into_the_images_of_one_process(diffusion_run, tmp_path, monkeypatch, capsys):
     """diffusion_samplers.py --generate-only --part K/N: joined by --from-samples, the parts'
     images are one process's (latents, labels and per-batch step noise), for each sampler."""
     root = Path(__file__).resolve().parents[1]
@@ -174,6 +174,9 @@ def test_benchmark_parts_join_into_the_images_of_one_process(diffusion_run, tmp_
         benchmark.joined_samples([tmp_path / "0of2"])
 
     out = tmp_path / "joined.json"
+    with pytest.raises(SystemExit):  # nothing to draw from another seed
+        run("--name", "t", "--from-samples", str(tmp_path / "0of1"), "--seed", "1", "--out", str(out))
+    assert "the saved images keep the seed they were made with" in capsys.readouterr().err and not out.exists()
     assert run("--name", "t", "--from-samples", str(tmp_path / "0of2"), str(tmp_path / "1of2"), "--out", str(out)) == 0
     scored = json.loads(out.read_text())["samplers"]["ddpm-2-600img"]
     assert scored["parts"] == 2 and len(scored["sampled_by"]["command"]) == 2
