@@ -35,7 +35,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--num", type=int, default=10_000, help="generated and real images compared")
     parser.add_argument("--dataset", help="reference dataset (default: the run's, else fashion_mnist)")
     parser.add_argument("--split", default="test", help="reference split")
-    parser.add_argument("--seed", type=int, default=0, help="latent seed when sampling a run")
+    parser.add_argument("--seed", type=int, default=0,
+                        help="seed of the latents (and of a diffusion sampler's step noise) when sampling a run")
     parser.add_argument("--inception-graph", help=f"path of {INCEPTION_GRAPH_FILE} (or ${INCEPTION_GRAPH_ENV})")
     parser.add_argument(
         "--out", type=Path, help="metrics file (default: metrics.json in the run or beside the samples)"

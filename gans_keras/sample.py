@@ -65,7 +65,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--out", type=Path, help="output .npz (default: RUN/samples.npz); the grid goes beside it as .png"
     )
-    parser.add_argument("--seed", type=int, default=0, help="seed of the latent vectors")
+    parser.add_argument("--seed", type=int, default=0,
+                        help="seed of the latent vectors (and of a diffusion sampler's step noise)")
     parser.add_argument("--batch-size", type=int, default=500, help="images per generator call")
     parser.add_argument(
         "--class", dest="label", type=int, help="conditional models: only this class (default: all, balanced)"

@@ -182,11 +182,13 @@ class DiffusionSampler:
         self.stats = {key: np.asarray(values) for key, values in stats.items()}
         return x.astype(np.float32)
 
-    def __call__(self, inputs, training=False, on_step: Callable[[float], None] | None = None):
+    def __call__(self, inputs, training=False, on_step: Callable[[float], None] | None = None,
+                 seed: int | None = None):
+        """Step noise from (`seed`, or the sampler's own, and the number of this call)."""
         noise, labels = (inputs[0], inputs[1]) if isinstance(inputs, (list, tuple)) else (inputs, None)
         self.calls += 1
         return self.generate(np.asarray(noise), None if labels is None else np.asarray(labels),
-                             seed=[self.seed, self.calls], on_step=on_step)
+                             seed=[self.seed if seed is None else seed, self.calls], on_step=on_step)
 
     def predict(self, inputs, batch_size: int = 500, verbose: int = 0) -> np.ndarray:
         noise, labels = (inputs[0], inputs[1]) if isinstance(inputs, (list, tuple)) else (inputs, None)

@@ -71,6 +71,8 @@ def sample(
     A conditional generator takes `labels` (N,), by default balanced over its classes
     (i % classes); an unconditional one takes none. `start` skips the seed's first `start`
     latents (and default labels), so that pieces sampled apart join into one call's images.
+    A diffusion sampler also draws its step noise (DDPM, DDIM with eta > 0) from `seed`: from
+    the same noise, DDPM-1000 turns other latents into nearly the same images.
     """
     if num < 1:
         raise ValueError(f"num must be >= 1, got {num}")
@@ -95,7 +97,8 @@ def sample(
             # A diffusion batch runs for minutes (DDPM-1000: over an hour on CPU), so the bar moves
             # at every denoising step; the last step completes the batch.
             size = len(latents[part])
-            output = generator(inputs, on_step=lambda done, first=first, size=size: progbar.update(first + done * size))
+            output = generator(inputs, seed=seed,
+                               on_step=lambda done, first=first, size=size: progbar.update(first + done * size))
         else:
             output = generator(inputs, training=False)
             progbar.update(min(first + batch_size, num))

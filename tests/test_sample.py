@@ -11,7 +11,8 @@ from PIL import Image
 from gans_keras.evaluate import main as evaluate_main
 from gans_keras.sample import main
 from gans_keras.samplers import sampling_timesteps
-from gans_keras.sampling import load_generator, sample
+from gans_keras.sampling import balanced_labels, load_generator, sample
+from gans_keras.viz import to_uint8
 
 
 def test_sample_cli_writes_uint8_images_and_grid(trained_run, tmp_path):
@@ -145,6 +146,17 @@ def test_sampling_from_start_continues_the_seeds_images(trained_run):
     np.testing.assert_array_equal(np.concatenate(pieces), whole)
     with pytest.raises(ValueError, match="start must be >= 0"):
         sample(generator, 2, start=-1)
+
+
+def test_diffusion_sampling_seed_also_seeds_the_step_noise(diffusion_run):
+    """`sample(seed=S)` (and so `--seed S`) draws DDPM's step noise from S as well as the latents,
+    not from the run's seed: with the same step noise, other latents give nearly the same images."""
+    generator = load_generator(diffusion_run).configure(sampler="ddpm", steps=3)
+    assert generator.seed == 0
+    images = sample(generator, 4, seed=1, verbose=False)
+    latents = np.random.default_rng(1).standard_normal((4, *generator.latent_shape)).astype("float32")
+    expected = generator.generate(latents, balanced_labels(4, generator.num_classes), seed=[1, generator.calls])
+    np.testing.assert_array_equal(images, to_uint8(expected))
 
 
 def test_benchmark_parts_join_into_the_images_of_one_process(diffusion_run, tmp_path, monkeypatch, capsys):
