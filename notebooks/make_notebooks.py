@@ -562,7 +562,8 @@ benchmark samples after the same budget, so that every FID here comes from 1,000
 60 minutes the diffusion model is also shown with classifier-free guidance (`--guidance W`,
 `benchmarks/diffusion_samplers.py`), the same 1,000 starting points, and at both budgets a
 run trained with Min-SNR-5 loss weighting (`--min-snr-gamma 5`) from each of two seeds (seed 1
-trained to seed 0's step counts, 1,418 and 5,684, on a machine a quarter slower that day). The
+trained to seed 0's step counts, 1,418 and 5,684, on a machine a quarter slower that day), and
+at 60 minutes a third (seed 2, trained straight to 5,684 steps). The
 "w W in (A, B]" rows guide only the steps whose noise level sqrt((1 - abar_t) / abar_t) lies
 in (A, B] (`--guidance-sigma-min A --guidance-sigma-max B`, Kynkäänniemi et al. 2024); the
 plain model's interval row comes from the same run retrained to its 5,556 steps (its unguided
@@ -597,7 +598,7 @@ for budget in ("15min", "60min"):
         for row in json.loads(retrained.read_text())["samplers"].values():
             if "guidance_sigma_max" in row:  # its unguided row repeats the original run's
                 rows[f"diffusion {guidance_label(row)}"] = row[BACKBONE]
-    for seed, suffix in ((0, ""), (1, "_seed1")):
+    for seed, suffix in ((0, ""), (1, "_seed1"), (2, "_seed2")):
         min_snr = RESULTS / f"diffusion_{budget}_minsnr5{suffix}.json"
         if min_snr.exists():
             for name, row in json.loads(min_snr.read_text())["samplers"].items():
