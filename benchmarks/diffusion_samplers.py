@@ -41,13 +41,6 @@ from gans_keras.io import atomic_path, write_json
 from gans_keras.sampling import load_generator
 
 
-def load_sampler(run: Path, seed: int):
-    """The run's DiffusionSampler, drawing its step noise from `seed` (the run's, or --seed)."""
-    sampler = load_generator(run)
-    sampler.seed = seed
-    return sampler
-
-
 def parse_part(text: str) -> tuple[int, int]:
     """"2/4" -> (2, 4): the third of four parts."""
     index, _, parts = text.partition("/")
@@ -129,7 +122,7 @@ def main() -> int:
     if config.model != "diffusion":
         parser.error(f"{args.run} is a {config.model} run, not a diffusion run")
     if args.generate_only:
-        generate(load_sampler(args.run, config.seed), args, config)
+        generate(load_generator(args.run), args, config)
         print(f"wrote {args.generate_only}")
         return 0
 
@@ -140,7 +133,7 @@ def main() -> int:
     saved = joined_samples(args.from_samples) if args.from_samples else {}
     samplers = {key: with_scores(record, images, config) for key, (record, images) in saved.items()}
     if args.samplers:
-        scored = score_samplers(load_sampler(args.run, config.seed), args.samplers, args.num_samples, config)
+        scored = score_samplers(load_generator(args.run), args.samplers, args.num_samples, config)
         for record in scored.values():
             del record["samples"]
         samplers.update(scored)
