@@ -563,7 +563,8 @@ benchmark samples after the same budget, so that every FID here comes from 1,000
 `benchmarks/diffusion_samplers.py`), the same 1,000 starting points, and at both budgets a
 run trained with Min-SNR-5 loss weighting (`--min-snr-gamma 5`) from each of two seeds (seed 1
 trained to seed 0's step counts, 1,418 and 5,684, on a machine a quarter slower that day), and
-at 60 minutes a third (seed 2, trained straight to 5,684 steps). The
+at 60 minutes a third (seed 2, trained straight to 5,684 steps) and a run that predicts v
+instead of the noise (`--prediction v`, seed 0, the plain run's 5,556 steps). The
 "w W in (A, B]" rows guide only the steps whose noise level sqrt((1 - abar_t) / abar_t) lies
 in (A, B] (`--guidance-sigma-min A --guidance-sigma-max B`, Kynkäänniemi et al. 2024); the
 plain model's interval row comes from the same run retrained to its 5,556 steps (its unguided
@@ -607,6 +608,10 @@ for budget in ("15min", "60min"):
         if interval.exists():
             for row in json.loads(interval.read_text())["samplers"].values():
                 rows[f"diffusion min-snr-5 seed {seed} {guidance_label(row)}"] = row[BACKBONE]
+    v_prediction = RESULTS / f"diffusion_{budget}_vpred.json"
+    if v_prediction.exists():
+        for row in json.loads(v_prediction.read_text())["samplers"].values():
+            rows[f"diffusion v-prediction {guidance_label(row) if row.get('guidance') else 'ddim-50'}"] = row[BACKBONE]
     for gan_path in sorted(RESULTS.glob(f"*_{budget}_metrics_1000img.json")):
         rows[gan_path.stem.removesuffix("_metrics_1000img")] = json.loads(gan_path.read_text())[BACKBONE]
     second_cgan = RESULTS / f"cgan_{budget}_seed1_metrics_1000img.json"  # retrained from seed 1, same steps
