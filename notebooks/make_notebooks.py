@@ -542,9 +542,14 @@ pairs = [  # (results file, key) of DDIM-50 and of DDPM-1000 on the same startin
 ]
 
 
-def sampler_row(stem, key):
+def samplers(stem):  # a diffusion results file's rows by sampler; none when the file is absent
     path = RESULTS / f"{stem}.json"
-    return json.loads(path.read_text())["samplers"][key] if path.exists() else None
+    return json.loads(path.read_text())["samplers"] if path.exists() else {}
+
+
+def sampler_row(stem, key):
+    rows = samplers(stem)
+    return rows[key] if rows else None
 
 
 print(f"{'DDPM-1000 results file':<52}{'images':>8}{'ddim-50':>10}{'ddpm-1000':>11}{'gap':>8}")
@@ -585,33 +590,23 @@ def print_scores(rows, keys):
 
 
 for budget in ("15min", "60min"):
-    path = RESULTS / f"diffusion_{budget}.json"
-    if not path.exists():
+    unguided = samplers(f"diffusion_{budget}")
+    if not unguided:
         continue
-    rows = {f"diffusion ddim-50 {budget}": json.loads(path.read_text())["samplers"]["ddim-50"][BACKBONE]}
-    guided = RESULTS / f"diffusion_{budget}_guidance.json"
-    if guided.exists():
-        for name, row in json.loads(guided.read_text())["samplers"].items():
-            if row.get("guidance"):  # its unguided row is the one above
-                rows[f"diffusion {name.removesuffix('-1000img')}"] = row[BACKBONE]
-    retrained = RESULTS / f"diffusion_{budget}_stepmatched.json"
-    if retrained.exists():
-        for row in json.loads(retrained.read_text())["samplers"].values():
-            if "guidance_sigma_max" in row:  # its unguided row repeats the original run's
-                rows[f"diffusion {guidance_label(row)}"] = row[BACKBONE]
+    rows = {f"diffusion ddim-50 {budget}": unguided["ddim-50"][BACKBONE]}
+    for name, row in samplers(f"diffusion_{budget}_guidance").items():
+        if row.get("guidance"):  # its unguided row is the one above
+            rows[f"diffusion {name.removesuffix('-1000img')}"] = row[BACKBONE]
+    for row in samplers(f"diffusion_{budget}_stepmatched").values():
+        if "guidance_sigma_max" in row:  # its unguided row repeats the original run's
+            rows[f"diffusion {guidance_label(row)}"] = row[BACKBONE]
     for seed, suffix in ((0, ""), (1, "_seed1"), (2, "_seed2")):
-        min_snr = RESULTS / f"diffusion_{budget}_minsnr5{suffix}.json"
-        if min_snr.exists():
-            for name, row in json.loads(min_snr.read_text())["samplers"].items():
-                rows[f"diffusion min-snr-5 seed {seed} {name.removesuffix('-1000img')}"] = row[BACKBONE]
-        interval = RESULTS / f"diffusion_{budget}_minsnr5{suffix}_guidance_interval.json"
-        if interval.exists():
-            for row in json.loads(interval.read_text())["samplers"].values():
-                rows[f"diffusion min-snr-5 seed {seed} {guidance_label(row)}"] = row[BACKBONE]
-    v_prediction = RESULTS / f"diffusion_{budget}_vpred.json"
-    if v_prediction.exists():
-        for row in json.loads(v_prediction.read_text())["samplers"].values():
-            rows[f"diffusion v-prediction {guidance_label(row) if row.get('guidance') else 'ddim-50'}"] = row[BACKBONE]
+        for name, row in samplers(f"diffusion_{budget}_minsnr5{suffix}").items():
+            rows[f"diffusion min-snr-5 seed {seed} {name.removesuffix('-1000img')}"] = row[BACKBONE]
+        for row in samplers(f"diffusion_{budget}_minsnr5{suffix}_guidance_interval").values():
+            rows[f"diffusion min-snr-5 seed {seed} {guidance_label(row)}"] = row[BACKBONE]
+    for row in samplers(f"diffusion_{budget}_vpred").values():
+        rows[f"diffusion v-prediction {guidance_label(row) if row.get('guidance') else 'ddim-50'}"] = row[BACKBONE]
     for gan_path in sorted(RESULTS.glob(f"*_{budget}_metrics_1000img.json")):
         rows[gan_path.stem.removesuffix("_metrics_1000img")] = json.loads(gan_path.read_text())[BACKBONE]
     second_cgan = RESULTS / f"cgan_{budget}_seed1_metrics_1000img.json"  # retrained from seed 1, same steps
@@ -632,11 +627,9 @@ seed 1, against 4.56 and 4.09), and both beat every unconditional GAN unguided."
 after_60 = {name: row for name, row in load("*_60min.json").items() if not name.startswith("diffusion")}
 for stem, model in (("diffusion_60min_guidance_interval_10k", ""), ("diffusion_60min_10k_gpu_sampled", ""),
                     ("diffusion_60min_minsnr5_seed1_10k_gpu_sampled", "min-snr-5 seed 1 ")):
-    path = RESULTS / f"{stem}.json"
-    if path.exists():
-        for row in json.loads(path.read_text())["samplers"].values():
-            label = f"diffusion {model}{guidance_label(row) if row.get('guidance') else 'unguided'}"
-            after_60.setdefault(label, row[BACKBONE])  # the GPU's guided plain images are the CPU's (4.56)
+    for row in samplers(stem).values():
+        label = f"diffusion {model}{guidance_label(row) if row.get('guidance') else 'unguided'}"
+        after_60.setdefault(label, row[BACKBONE])  # the GPU's guided plain images are the CPU's (4.56)
 second_cgan = RESULTS / "cgan_60min_seed1_metrics_10000img.json"
 if second_cgan.exists():
     after_60["cgan seed 1"] = json.loads(second_cgan.read_text())[BACKBONE]
