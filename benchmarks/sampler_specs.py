@@ -25,6 +25,7 @@ import keras  # noqa: E402
 import numpy as np  # noqa: E402
 
 from gans_keras.models.registry import sampler_options  # noqa: E402
+from gans_keras.samplers import SAMPLERS  # noqa: E402
 from gans_keras.sampling import sample  # noqa: E402
 
 
@@ -33,11 +34,27 @@ def command_line() -> str:
     return f"python benchmarks/{Path(sys.argv[0]).name} " + shlex.join(sys.argv[1:])
 
 
+# CPU features that decide how fast the TensorFlow kernels run (AVX-512 and bf16/AMX or AVX2 only).
+CPU_FLAGS = ("avx2", "avx512f", "avx512_bf16", "amx_bf16")
+
+
+def cpu_model() -> dict:
+    """The CPU's model name and which of CPU_FLAGS it has (Linux; empty elsewhere)."""
+    try:
+        info = Path("/proc/cpuinfo").read_text()
+    except OSError:
+        return {}
+    fields = dict(line.split(":", 1) for line in info.splitlines() if ":" in line)
+    fields = {key.strip(): value.strip() for key, value in fields.items()}
+    flags = set(fields.get("flags", "").split())
+    return {"cpu_model": fields.get("model name", ""), "cpu_flags": [flag for flag in CPU_FLAGS if flag in flags]}
+
+
 def machine() -> dict:
     """The machine and Keras backend (with its version, and its GPU if any) running this."""
     backend = keras.backend.backend()
     module = importlib.import_module(backend)
-    found = {"cpus": os.cpu_count(), "processor": platform.processor() or platform.machine(),
+    found = {"cpus": os.cpu_count(), "processor": platform.processor() or platform.machine(), **cpu_model(),
              "keras": keras.__version__, "backend": backend, backend: module.__version__}
     if backend == "jax":
         found["device"] = module.devices()[0].device_kind
@@ -58,10 +75,10 @@ def parse_samplers(text: str) -> list[tuple[str, int, int | None, dict]]:
         parts = item.split(":")
         settings = dict(part.split("=", 1) for part in parts if "=" in part)
         plain = [part for part in parts if "=" not in part]
-        if len(plain) not in (2, 3) or plain[0] not in ("ddim", "ddpm") or not set(settings) <= set(SAMPLER_SETTINGS):
+        if len(plain) not in (2, 3) or plain[0] not in SAMPLERS or not set(settings) <= set(SAMPLER_SETTINGS):
             raise argparse.ArgumentTypeError(
-                f"{item!r} is not SAMPLER:STEPS[:IMAGES][:KEY=VALUE...] with SAMPLER ddim or ddpm and KEY one of "
-                + ", ".join(SAMPLER_SETTINGS))
+                f"{item!r} is not SAMPLER:STEPS[:IMAGES][:KEY=VALUE...] with SAMPLER one of {', '.join(SAMPLERS)} "
+                "and KEY one of " + ", ".join(SAMPLER_SETTINGS))
         settings = {key: value if key == "spacing" else json.loads(value) for key, value in settings.items()}
         specs.append((plain[0], int(plain[1]), int(plain[2]) if len(plain) == 3 else None, settings))
     return specs

@@ -8,23 +8,20 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 
-# Settings with a fixed set of values. Kept here, free of TensorFlow, so that the config can be
-# checked without importing it; samplers.py and schedules.py take their choices from this table.
+from gans_keras.choices import check_choice
+from gans_keras.samplers import SAMPLERS, SPACINGS
+
+# Settings with a fixed set of values. Kept free of TensorFlow, so that the config can be checked
+# without importing it; schedules.py takes its choices from this table, the samplers give theirs.
 CHOICES = {
     "arch": ("dcgan", "resnet"),
     "noise_schedule": ("linear", "cosine"),
     "prediction": ("eps", "v"),
-    "sampler": ("ddim", "ddpm"),
-    "timestep_spacing": ("linear", "quadratic"),
+    "sampler": tuple(SAMPLERS),
+    "timestep_spacing": SPACINGS,
     "precision": ("float32", "mixed_float16", "mixed_bfloat16"),
     "optimizer": ("adam", "adamw"),
 }
-
-
-def check_choice(name: str, value) -> None:
-    """Raises a ValueError naming the setting and its choices unless `value` is one of them."""
-    if value not in CHOICES[name]:
-        raise ValueError(f"{name} must be one of {', '.join(CHOICES[name])}, got {value!r}")
 
 
 @dataclass
@@ -67,9 +64,9 @@ class TrainConfig:
     prediction: str = "eps"  # eps or v
     min_snr_gamma: float = 0.0  # Min-SNR-gamma loss weighting (Hang et al. 2023); 0: plain L_simple
     label_dropout: float = 0.1  # classifier-free guidance training
-    sampler: str = "ddim"  # ddim or ddpm: grids, evaluation and the default of gans_keras.sample
+    sampler: str = "ddim"  # one of gans_keras.samplers.SAMPLERS: grids, evaluation and gans_keras.sample
     sampling_steps: int = 50
-    timestep_spacing: str = "linear"  # linear or quadratic: which of the T timesteps the sampler visits
+    timestep_spacing: str = "linear"  # linear, quadratic or logsnr: which of the T timesteps the sampler visits
     eta: float = 0.0
     clip_x0: bool = True
     guidance: float = 0.0
@@ -108,7 +105,7 @@ class TrainConfig:
         if self.kernel_size is not None and self.kernel_size < 1:
             raise ValueError(f"kernel_size must be >= 1, got {self.kernel_size}")
         for name in CHOICES:
-            check_choice(name, getattr(self, name))
+            check_choice(name, getattr(self, name), CHOICES[name])
         for name in ("gp", "r1", "cr", "instance_noise", "weight_decay", "min_snr_gamma", "guidance_sigma_min"):
             if getattr(self, name) < 0:
                 raise ValueError(f"{name} must be >= 0, got {getattr(self, name)}")

@@ -25,11 +25,13 @@ DIFFUSION_FLAGS = ("sampler", "sampling_steps", "timestep_spacing", "eta", "clip
 
 def add_diffusion_flags(parser: argparse.ArgumentParser) -> argparse._ArgumentGroup:
     diffusion = parser.add_argument_group("diffusion runs (default: the run's training settings)")
-    diffusion.add_argument("--sampler", choices=SAMPLERS, help="DDIM or ancestral DDPM")
+    diffusion.add_argument("--sampler", choices=tuple(SAMPLERS),
+                           help="DDIM, ancestral DDPM, DPM-Solver++(2M) or its SDE variant")
     diffusion.add_argument("--sampling-steps", type=int, help="steps, a subsequence of the T timesteps")
     diffusion.add_argument("--timestep-spacing", choices=SPACINGS,
-                           help="the steps' timesteps evenly spread or denser at low noise")
-    diffusion.add_argument("--eta", type=float, help="DDIM noise: 0 deterministic, 1 DDPM-like")
+                           help="the steps' timesteps evenly spread in t, denser at low noise (quadratic) or "
+                           "evenly spread in log-SNR (logsnr, for the DPM-Solver++ samplers)")
+    diffusion.add_argument("--eta", type=float, help="DDIM noise: 0 deterministic, 1 DDPM-like (ddim only)")
     diffusion.add_argument("--clip-x0", action=argparse.BooleanOptionalAction,
                            help="clip the predicted x_0 to [-1, 1] at every step")
     diffusion.add_argument("--guidance", type=float, help="classifier-free guidance weight w (0: conditional)")

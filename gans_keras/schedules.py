@@ -8,7 +8,8 @@ import math
 import numpy as np
 from keras import ops
 
-from gans_keras.config import check_choice
+from gans_keras.choices import check_choice
+from gans_keras.config import CHOICES
 
 
 class NoiseSchedule:
@@ -21,7 +22,7 @@ class NoiseSchedule:
 
     def __init__(self, kind: str = "linear", timesteps: int = 1000, beta_start: float = 1e-4,
                  beta_end: float = 0.02, cosine_offset: float = 0.008):
-        check_choice("noise_schedule", kind)
+        check_choice("noise_schedule", kind, CHOICES["noise_schedule"])
         if timesteps < 2:
             raise ValueError(f"timesteps must be >= 2, got {timesteps}")
         self.kind = kind

@@ -56,11 +56,12 @@ HELP = {
     "min_snr_gamma": "diffusion: Min-SNR-gamma loss weighting, each image's error weighted by min(SNR_t, gamma) "
     "relative to L_simple (Hang et al. 2023 use 5; 0: off)",
     "label_dropout": "diffusion: probability of training without the label (for classifier-free guidance)",
-    "sampler": "diffusion: ddim or ddpm, for sample grids, --eval-every and the run's default sampler",
+    "sampler": "diffusion: ddim, ddpm, dpmpp_2m (DPM-Solver++(2M), Lu et al. 2022) or dpmpp_2m_sde (its SDE "
+    "variant), for sample grids, --eval-every and the run's default sampler",
     "sampling_steps": "diffusion: sampling steps (a subsequence of the T timesteps)",
-    "timestep_spacing": "diffusion: the sampling steps' timesteps evenly spread (linear) or denser at low noise "
-    "(quadratic)",
-    "eta": "diffusion: DDIM noise (0: deterministic, 1: DDPM-like)",
+    "timestep_spacing": "diffusion: the sampling steps' timesteps evenly spread (linear), denser at low noise "
+    "(quadratic) or evenly spread in log-SNR (logsnr, DPM-Solver's choice)",
+    "eta": "diffusion: DDIM noise (0: deterministic, 1: DDPM-like); ddim only",
     "clip_x0": "diffusion: clip the predicted x_0 to [-1, 1] at every sampling step",
     "guidance": "diffusion: classifier-free guidance weight w (0: plain conditional)",
     "guidance_sigma_min": "diffusion: guide only steps whose noise level sqrt((1 - abar_t) / abar_t) is above this "

@@ -28,7 +28,7 @@ def test_bad_values_named():
         make_config({"optimizer": "sgd"})
     with pytest.raises(ValueError, match="r1 must be >= 0"):
         make_config({"r1": -1.0})
-    with pytest.raises(ValueError, match="timestep_spacing must be one of linear, quadratic, got 'log'"):
+    with pytest.raises(ValueError, match="timestep_spacing must be one of linear, quadratic, logsnr, got 'log'"):
         make_config({"timestep_spacing": "log"})
     with pytest.raises(ValueError, match=r"guidance_sigma_max must be > guidance_sigma_min \(1.0\), got 1.0"):
         make_config({"guidance_sigma_min": 1.0, "guidance_sigma_max": 1.0})

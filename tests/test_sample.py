@@ -12,6 +12,7 @@ from gans_keras.evaluate import main as evaluate_main
 from gans_keras.sample import main
 from gans_keras.samplers import sampling_timesteps
 from gans_keras.sampling import balanced_labels, load_generator, sample
+from gans_keras.schedules import NoiseSchedule
 from gans_keras.viz import to_uint8
 
 
@@ -89,7 +90,7 @@ def test_diffusion_sampler_flags_and_stats(diffusion_run, tmp_path):
     with np.load(out) as data:
         np.testing.assert_array_equal(data["labels"], 2)
     recorded = json.loads(stats.read_text())
-    assert recorded["t"] == sampling_timesteps(50, 4, "quadratic").tolist()
+    assert recorded["t"] == sampling_timesteps(NoiseSchedule("linear", 50).alpha_bars, 4, "quadratic").tolist()
     assert stats.with_suffix(".png").exists()
     # Same flags, same seed: the same images; DDIM instead: others.
     assert main(argv[:-2] + ["--out", str(tmp_path / "again.npz")]) == 0

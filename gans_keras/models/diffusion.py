@@ -7,7 +7,8 @@ import copy
 import keras
 import tensorflow as tf
 
-from gans_keras.config import check_choice
+from gans_keras.choices import check_choice
+from gans_keras.config import CHOICES
 from gans_keras.samplers import DiffusionSampler
 from gans_keras.schedules import NoiseSchedule
 
@@ -43,7 +44,7 @@ class Diffusion(keras.Model):
                  label_dropout: float = 0.1, seed: int | None = None, sampler_options: dict | None = None,
                  **kwargs):
         super().__init__(**kwargs)
-        check_choice("prediction", prediction)
+        check_choice("prediction", prediction, CHOICES["prediction"])
         if min_snr_gamma < 0:
             raise ValueError(f"min_snr_gamma must be >= 0, got {min_snr_gamma}")
         if not 0.0 <= ema_decay < 1.0:

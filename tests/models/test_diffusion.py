@@ -73,8 +73,8 @@ def test_every_sampling_generator_repeats_its_draw_from_one_trace():
     assert second.guidance == 0.0  # settings are each sampler's own
     # Same step noise (a sample grid looks the same each time it is drawn), one traced network call.
     np.testing.assert_array_equal(first.configure(guidance=0.0)([noise, labels]), second([noise, labels]))
-    traced = first.network.predict_function  # the network call predict_on_batch traced, kept by Keras
-    assert traced is not None and second.network.predict_function is traced
+    assert second.network_call is first.network_call  # the compiled call, shared by every copy
+    assert first.network_call.experimental_get_tracing_count() == 1
 
 
 @pytest.mark.parametrize("precision", ["mixed_bfloat16", "mixed_float16"])

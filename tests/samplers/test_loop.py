@@ -8,7 +8,7 @@ import pytest
 import tensorflow as tf
 
 from gans_keras.networks.unet import build_unet
-from gans_keras.samplers import DiffusionSampler, plot_sampling_stats, sampling_timesteps
+from gans_keras.samplers import SAMPLERS, DiffusionSampler, plot_sampling_stats, sampling_timesteps
 from gans_keras.sampling import load_generator
 from gans_keras.schedules import NoiseSchedule
 
@@ -30,39 +30,15 @@ def noise():
     return np.random.default_rng(1).standard_normal((4, 8, 8, 1)).astype("float32")
 
 
-def test_sampling_timesteps_cover_the_range_descending():
-    steps = sampling_timesteps(1000, 50)
-    assert len(steps) == 50 and steps[0] == 999 and steps[-1] == 0
-    assert np.all(np.diff(steps) < 0)
-    np.testing.assert_array_equal(sampling_timesteps(10, 10), np.arange(10)[::-1])
-    with pytest.raises(ValueError, match="sampling steps"):
-        sampling_timesteps(10, 11)
-
-
-@pytest.mark.parametrize("timesteps, steps", [(1000, 50), (1000, 10), (1000, 200), (1000, 1000), (50, 7), (4000, 3)])
-def test_quadratic_spacing_is_distinct_and_denser_at_low_noise(timesteps, steps):
-    chosen = sampling_timesteps(timesteps, steps, "quadratic")
-    assert len(chosen) == steps and chosen[0] == timesteps - 1 and chosen[-1] == 0
-    assert np.all(np.diff(chosen) < 0)
-    gaps = -np.diff(chosen)[::-1]  # from t = 0 upwards
-    assert gaps[0] <= gaps[-1]
-    if steps == timesteps:
-        np.testing.assert_array_equal(chosen, np.arange(timesteps)[::-1])
-
-
-def test_quadratic_spacing_follows_the_square_law():
-    chosen = sampling_timesteps(1000, 50, "quadratic")[::-1]
-    index = np.arange(10, 50)  # past the first steps, which are pushed apart to stay distinct
-    np.testing.assert_allclose(chosen[index], (index / 49) ** 2 * 999, atol=0.5)
-    with pytest.raises(ValueError, match="timestep_spacing must be one of linear, quadratic, got 'cubic'"):
-        sampling_timesteps(1000, 50, "cubic")
-
-
 def test_configure_changes_steps_and_spacing_independently():
-    sampler = DiffusionSampler(_network(), NoiseSchedule("linear", T), steps=10)
+    schedule = NoiseSchedule("linear", T)
+    sampler = DiffusionSampler(_network(), schedule, steps=10)
     np.testing.assert_array_equal(sampler.configure(spacing="quadratic").timesteps,
-                                  sampling_timesteps(T, 10, "quadratic"))
-    np.testing.assert_array_equal(sampler.configure(steps=5).timesteps, sampling_timesteps(T, 5, "quadratic"))
+                                  sampling_timesteps(schedule.alpha_bars, 10, "quadratic"))
+    np.testing.assert_array_equal(sampler.configure(steps=5).timesteps,
+                                  sampling_timesteps(schedule.alpha_bars, 5, "quadratic"))
+    np.testing.assert_array_equal(sampler.configure(sampler="dpmpp_2m").timesteps,
+                                  sampling_timesteps(schedule.alpha_bars, 5, "quadratic"))
 
 
 def test_ddim_with_eta_0_is_deterministic(noise):
@@ -175,7 +151,7 @@ def test_bad_settings_raise(noise):
     network, schedule = _network(), NoiseSchedule("linear", T)
     with pytest.raises(ValueError, match="guidance needs"):
         DiffusionSampler(network, schedule, guidance=1.0)
-    with pytest.raises(ValueError, match="sampler must be one of ddim, ddpm, got 'euler'"):
+    with pytest.raises(ValueError, match="sampler must be one of ddim, ddpm, dpmpp_2m, dpmpp_2m_sde, got 'euler'"):
         DiffusionSampler(network, schedule, sampler="euler")
     with pytest.raises(ValueError, match="timestep_spacing must be one of"):
         DiffusionSampler(network, schedule).configure(spacing="cubic")
@@ -201,3 +177,21 @@ def test_call_and_predict_give_fresh_reproducible_noise(noise, tmp_path):
     sampler.generate(noise)
     plot_sampling_stats(sampler.stats, tmp_path / "stats.png")
     assert (tmp_path / "stats.png").stat().st_size > 0
+
+
+@pytest.mark.parametrize("name", sorted(SAMPLERS))
+def test_guidance_0_is_conditional_sampling_for_every_sampler(noise, name):
+    # w = 0, and w = 2 limited to an interval that holds no step, give the conditional images;
+    # w = 2 at every step gives others, whichever sampler takes the guided predictions.
+    network, schedule = _network(num_classes=3), NoiseSchedule("linear", T)
+    labels = np.array([0, 1, 2, 1], np.int32)
+
+    def images(**settings):
+        sampler = DiffusionSampler(network, schedule, num_classes=3, sampler=name, steps=6, spacing="logsnr",
+                                   **settings)
+        return sampler.generate(noise, labels, seed=4)
+
+    conditional = images(guidance=0.0)
+    never_guided = images(guidance=2.0, guidance_sigma_min=1e6, guidance_sigma_max=1e7)
+    np.testing.assert_allclose(never_guided, conditional, rtol=1e-5, atol=1e-5)
+    assert not np.allclose(images(guidance=2.0), conditional, atol=1e-3)

@@ -1,58 +1,65 @@
-"""Sampling diffusion models: ancestral DDPM (Ho et al. 2020) and DDIM (Song et al. 2020) over
-any subsequence of the T training steps, classifier-free guidance (Ho & Salimans 2022), optionally
-limited to an interval of noise levels (Kynkäänniemi et al. 2024), optional clipping of the
-predicted x_0 to [-1, 1], and per-step statistics of x_t and x_0."""
+"""The loop every diffusion sampler shares: the network's (guided) noise prediction, x_0 from it
+(clipped to [-1, 1] if asked), the sampler's step, per-step statistics and progress.
+Classifier-free guidance (Ho & Salimans 2022) can be limited to an interval of noise levels
+(Kynkäänniemi et al. 2024). The arithmetic is keras.ops on the backend's tensors, so the
+images stay on the device between steps."""
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from pathlib import Path
 
 import keras
 import numpy as np
+from keras import ops
 
-from gans_keras.config import CHOICES, check_choice
+from gans_keras.choices import check_choice
+from gans_keras.config import CHOICES
+from gans_keras.samplers import SAMPLERS
+from gans_keras.samplers.ddim import DDIM
 from gans_keras.schedules import NoiseSchedule
 
-SAMPLERS = CHOICES["sampler"]
-SPACINGS = CHOICES["timestep_spacing"]
 STAT_KEYS = ("x_min", "x_max", "x_std", "x0_min", "x0_max", "x0_std")
 
 
-def sampling_timesteps(timesteps: int, steps: int, spacing: str = "linear") -> np.ndarray:
-    """`steps` distinct training timesteps from T-1 down to 0: evenly spread ("linear") or with
-    t growing as the square of the step index ("quadratic", Song et al. 2020's choice for
-    CIFAR-10), which spends more of the steps at low noise, where the fine detail is made."""
-    if not 1 <= steps <= timesteps:
-        raise ValueError(f"sampling steps must be in [1, {timesteps}], got {steps}")
-    check_choice("timestep_spacing", spacing)
-    fractions = np.linspace(0.0, 1.0, steps)
-    if spacing == "quadratic":
-        fractions = fractions**2
-    chosen = (fractions * (timesteps - 1)).round().astype(np.int64)
-    # Quadratic spacing rounds its first few timesteps together: t_i = max(t_i, t_{i-1} + 1)
-    # keeps them distinct, and still ends at T-1 because t_i - i is largest at the last step.
-    index = np.arange(steps)
-    return (np.maximum.accumulate(chosen - index) + index)[::-1]
+def compiled_call(network: keras.Model) -> Callable:
+    """The network's inference call, compiled for the Keras backend in use (tf.function, jax.jit;
+    torch runs eagerly without autograd), returning tensors on the device. Imports TensorFlow only
+    on the TensorFlow backend, so a network trained with it samples on any backend."""
+    backend = keras.backend.backend()
+    if backend == "tensorflow":
+        import tensorflow as tf
+
+        return tf.function(lambda inputs: network(inputs, training=False), reduce_retracing=True)
+    if backend == "jax":
+        import jax
+
+        pure = jax.jit(lambda trainable, fixed, inputs: network.stateless_call(trainable, fixed, inputs)[0])
+        return lambda inputs: pure([v.value for v in network.trainable_variables],
+                                   [v.value for v in network.non_trainable_variables], inputs)
+    if backend == "torch":
+        import torch
+
+        def call(inputs):
+            with torch.no_grad():
+                return network(inputs, training=False)
+
+        return call
+    return lambda inputs: network(inputs, training=False)
 
 
 class DiffusionSampler:
     """Turns a trained denoiser into a generator: noise x_T (B, H, W, C) [and labels] -> x_0.
 
-    Every step predicts x_0 from x_t (from the network's eps or v), clips it to [-1, 1] if
-    `clip_x0` (then re-derives eps from the clipped x_0, so DDIM and DDPM stay consistent), and
-    moves to the previous timestep of the subsequence:
-    - ddpm: samples the posterior q(x_prev | x_t, x_0) of the chain restricted to the
-      subsequence (Nichol & Dhariwal 2021's respacing; with all T steps, Ho et al.'s sampler
-      with variance beta~_t);
-    - ddim: x_prev = sqrt(abar_prev) x_0 + sqrt(1 - abar_prev - sigma^2) eps + sigma z, with
-      sigma = eta sqrt((1 - abar_prev) / (1 - abar_t)) sqrt(1 - abar_t / abar_prev); eta = 0 is
-      deterministic, eta = 1 over all T steps is the DDPM posterior.
+    Every step predicts eps from x_t (the network's eps, or eps from its v), x_0 from eps, clips
+    x_0 to [-1, 1] if `clip_x0` (then re-derives eps from the clipped x_0, so every sampler sees
+    a consistent pair), and hands both to the sampler (`gans_keras.samplers.SAMPLERS`: ddim,
+    ddpm, dpmpp_2m, dpmpp_2m_sde), which moves x to its next timestep. `eta` is DDIM's.
     With labels and `guidance` w, eps = (1 + w) eps(x, y) - w eps(x, none): w = 0 is plain
     conditional sampling. The network's label `num_classes` means "no label". Guidance applies
     only at steps whose noise level sigma_t = sqrt((1 - abar_t) / abar_t) lies in
-    (guidance_sigma_min, guidance_sigma_max]: Kynkäänniemi et al. 2024 find it harms diversity at
-    high noise and does little at low noise; (0, inf], the default, is every step.
+    (guidance_sigma_min, guidance_sigma_max]; (0, inf], the default, is every step.
 
     Behaves like a GAN generator for the package (`sample`, grids, evaluation): call it on
     noise (or [noise, labels]) and get images in [-1, 1].
@@ -62,11 +69,13 @@ class DiffusionSampler:
                  num_classes: int | None = None, sampler: str = "ddim", steps: int = 50, eta: float = 0.0,
                  clip_x0: bool = True, guidance: float = 0.0, spacing: str = "linear",
                  guidance_sigma_min: float = 0.0, guidance_sigma_max: float = np.inf, seed: int = 0):
-        check_choice("prediction", prediction)
+        check_choice("prediction", prediction, CHOICES["prediction"])
         self.network = network
+        self.network_call = compiled_call(network)
         self.schedule = schedule
         self.prediction = prediction
         self.num_classes = num_classes
+        self.sampler, self.steps, self.spacing, self.eta = sampler, steps, spacing, eta
         self.configure(sampler=sampler, steps=steps, eta=eta, clip_x0=clip_x0, guidance=guidance, spacing=spacing,
                        guidance_sigma_min=guidance_sigma_min, guidance_sigma_max=guidance_sigma_max)
         self.seed = seed
@@ -76,18 +85,21 @@ class DiffusionSampler:
     def configure(self, sampler=None, steps=None, eta=None, clip_x0=None, guidance=None, spacing=None,
                   guidance_sigma_min=None, guidance_sigma_max=None) -> DiffusionSampler:
         """Changes the sampling settings given (not None); returns self."""
-        if sampler is not None:
-            check_choice("sampler", sampler)
-            self.sampler = sampler
-        if steps is not None or spacing is not None:
-            steps = self.steps if steps is None else steps
-            spacing = self.spacing if spacing is None else spacing
-            self.timesteps = sampling_timesteps(self.schedule.timesteps, steps, spacing)
-            self.steps, self.spacing = steps, spacing
-        if eta is not None:
+        if sampler is not None or steps is not None or spacing is not None or eta is not None:
+            name = self.sampler if sampler is None else sampler
+            check_choice("sampler", name, SAMPLERS)
+            eta = self.eta if eta is None else eta
             if eta < 0:
                 raise ValueError(f"eta must be >= 0, got {eta}")
-            self.eta = eta
+            if eta and not issubclass(SAMPLERS[name], DDIM):
+                raise ValueError(f"eta applies to the ddim sampler only, not to {name} (got eta {eta})")
+            method = SAMPLERS[name](self.schedule.alpha_bars, eta=eta) if eta else SAMPLERS[name](
+                self.schedule.alpha_bars)
+            steps = self.steps if steps is None else steps
+            spacing = self.spacing if spacing is None else spacing
+            method.set_timesteps(steps, spacing)
+            # A new object each time: copies of this sampler (the model's grids) keep their own.
+            self.method, self.sampler, self.steps, self.spacing, self.eta = method, name, steps, spacing, eta
         if clip_x0 is not None:
             self.clip_x0 = clip_x0
         if guidance is not None:
@@ -104,6 +116,10 @@ class DiffusionSampler:
         return self
 
     @property
+    def timesteps(self) -> np.ndarray:
+        return self.method.timesteps
+
+    @property
     def latent_shape(self) -> tuple[int, ...]:
         return tuple(self.network.inputs[0].shape[1:])
 
@@ -116,26 +132,26 @@ class DiffusionSampler:
         sigma = 1 / np.sqrt(self.schedule.snr()[t])
         return bool(self.guidance) and self.guidance_sigma_min < sigma <= self.guidance_sigma_max
 
-    def predict_eps(self, x: np.ndarray, t: int, labels: np.ndarray | None) -> np.ndarray:
-        """The (guided) noise prediction at timestep t."""
-        batch = len(x)
-        t_vector = np.full(batch, t, np.int32)
+    def predict_eps(self, x, t: int, labels=None):
+        """The (guided) noise prediction at timestep t, a float32 tensor like x."""
+        x = ops.convert_to_tensor(x, "float32")
+        batch = x.shape[0]
+        t_vector = ops.full((batch,), t, "int32")
         guided = labels is not None and self.guided_at(t)
         if labels is None:
             inputs = [x, t_vector]
         elif guided:  # conditional and unconditional in one call
-            null = np.full(batch, self.num_classes, np.int32)
-            inputs = [np.concatenate([x, x]), np.concatenate([t_vector, t_vector]), np.concatenate([labels, null])]
+            null = ops.full((batch,), self.num_classes, "int32")
+            inputs = [ops.concatenate([x, x]), ops.concatenate([t_vector, t_vector]),
+                      ops.concatenate([ops.convert_to_tensor(labels, "int32"), null])]
         else:
-            inputs = [x, t_vector, labels]
-        # predict_on_batch compiles the call for the Keras backend in use (tf.function, jax.jit, or
-        # torch without autograd), so a network trained with TensorFlow samples on any of them.
-        output = self.network.predict_on_batch(inputs).astype(np.float64)
+            inputs = [x, t_vector, ops.convert_to_tensor(labels, "int32")]
+        output = ops.cast(self.network_call(inputs), "float32")
         if guided:
             output = (1 + self.guidance) * output[:batch] - self.guidance * output[batch:]
         if self.prediction == "v":  # eps = sqrt(abar) v + sqrt(1 - abar) x_t
-            alpha_bar = self.schedule.alpha_bars[t]
-            output = np.sqrt(alpha_bar) * output + np.sqrt(1 - alpha_bar) * x
+            alpha_bar = float(self.schedule.alpha_bars[t])
+            output = math.sqrt(alpha_bar) * output + math.sqrt(1 - alpha_bar) * x
         return output
 
     def generate(self, noise: np.ndarray, labels: np.ndarray | None = None, seed=None,
@@ -147,40 +163,30 @@ class DiffusionSampler:
         if (labels is None) != (self.num_classes is None):
             raise ValueError("a class-conditional model needs labels" if labels is None
                              else "this model is unconditional: it takes no labels")
+        # Step noise is drawn on the host, from NumPy's generator, so every backend draws the same.
         rng = np.random.default_rng(self.seed if seed is None else seed)
-        x = np.asarray(noise, np.float64)
-        labels = None if labels is None else np.asarray(labels, np.int32)
-        alpha_bars = self.schedule.alpha_bars
-        stats = {key: [] for key in ("t", *STAT_KEYS)}
-        for i, t in enumerate(self.timesteps):
-            prev = self.timesteps[i + 1] if i + 1 < len(self.timesteps) else -1
-            abar, abar_prev = alpha_bars[t], (alpha_bars[prev] if prev >= 0 else 1.0)
-            eps = self.predict_eps(x.astype(np.float32), int(t), labels)
-            x0 = (x - np.sqrt(1 - abar) * eps) / np.sqrt(abar)
-            for key, values in (("x", x), ("x0", x0)):
-                stats[f"{key}_min"].append(values.min())
-                stats[f"{key}_max"].append(values.max())
-                stats[f"{key}_std"].append(values.std())
-            stats["t"].append(int(t))
+        shape = np.shape(noise)
+        x = ops.convert_to_tensor(np.asarray(noise, np.float32))
+        labels = None if labels is None else ops.convert_to_tensor(np.asarray(labels, np.int32))
+        method, stats, earlier_x0 = self.method, [], ()
+        for i, t in enumerate(method.timesteps):
+            abar = float(self.schedule.alpha_bars[t])
+            eps = self.predict_eps(x, int(t), labels)
+            x0 = (x - math.sqrt(1 - abar) * eps) / math.sqrt(abar)
+            stats.append(ops.stack([ops.min(x), ops.max(x), ops.std(x), ops.min(x0), ops.max(x0), ops.std(x0)]))
             if self.clip_x0:
-                x0 = np.clip(x0, -1.0, 1.0)
-                eps = (x - np.sqrt(abar) * x0) / np.sqrt(1 - abar)
-            z = rng.standard_normal(x.shape)  # drawn every step, so both samplers see the same stream
-            step_alpha = abar / abar_prev  # 1 - beta of the (respaced) step t -> prev
-            if self.sampler == "ddpm":
-                mean = (np.sqrt(abar_prev) * (1 - step_alpha) * x0 + np.sqrt(step_alpha) * (1 - abar_prev) * x) / (
-                    1 - abar
-                )
-                variance = (1 - step_alpha) * (1 - abar_prev) / (1 - abar)
-                x = mean + np.sqrt(variance) * z
-            else:
-                sigma = self.eta * np.sqrt((1 - abar_prev) / (1 - abar) * (1 - step_alpha))
-                direction = np.sqrt(np.maximum(1 - abar_prev - sigma**2, 0.0))
-                x = np.sqrt(abar_prev) * x0 + direction * eps + sigma * z
+                x0 = ops.clip(x0, -1.0, 1.0)
+                eps = (x - math.sqrt(abar) * x0) / math.sqrt(1 - abar)
+            step_noise = None
+            if method.stochastic:
+                step_noise = ops.convert_to_tensor(rng.standard_normal(shape).astype(np.float32))
+            x = method.step(i, x, x0, eps, step_noise, earlier_x0)
+            earlier_x0 = (*earlier_x0, x0)[-method.history:] if method.history else ()
             if on_step is not None:
-                on_step((i + 1) / len(self.timesteps))
-        self.stats = {key: np.asarray(values) for key, values in stats.items()}
-        return x.astype(np.float32)
+                on_step((i + 1) / len(method.timesteps))
+        values = ops.convert_to_numpy(ops.stack(stats)).astype(np.float64)
+        self.stats = {"t": method.timesteps.astype(int), **dict(zip(STAT_KEYS, values.T, strict=True))}
+        return ops.convert_to_numpy(x).astype(np.float32)
 
     def __call__(self, inputs, training=False, on_step: Callable[[float], None] | None = None,
                  seed: int | None = None):
