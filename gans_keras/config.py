@@ -48,6 +48,7 @@ class TrainConfig:
     loss: str = "bce"
     gp: float = 0.0  # gradient penalty weight (lambda); 0 disables it
     r1: float = 0.0  # R1 gamma; 0 disables it
+    r2: float = 0.0  # R2 gamma (R1 on fakes); 0 disables it
     cr: float = 0.0  # balanced consistency regularisation weight; 0 disables it
     instance_noise: float = 0.0  # initial std, decaying linearly to 0 at `steps`
     n_critic: int = 1
@@ -106,7 +107,7 @@ class TrainConfig:
             raise ValueError(f"kernel_size must be >= 1, got {self.kernel_size}")
         for name in CHOICES:
             check_choice(name, getattr(self, name), CHOICES[name])
-        for name in ("gp", "r1", "cr", "instance_noise", "weight_decay", "min_snr_gamma", "guidance_sigma_min"):
+        for name in ("gp", "r1", "r2", "cr", "instance_noise", "weight_decay", "min_snr_gamma", "guidance_sigma_min"):
             if getattr(self, name) < 0:
                 raise ValueError(f"{name} must be >= 0, got {getattr(self, name)}")
         if self.replay_buffer and self.replay_buffer < self.batch_size:

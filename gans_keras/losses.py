@@ -1,6 +1,9 @@
 """GAN losses as (discriminator, generator) pairs, and discriminator penalties.
 
-Every loss takes the discriminator's raw outputs (logits or critic values), shape (B, 1).
+Both losses of a pair take the discriminator's raw outputs (logits or critic values), shape
+(B, 1), on a real and on a fake batch, so relativistic losses, which compare the two, fit the
+same signature. To add a loss, add an entry to LOSSES; to add a penalty, subclass Penalty and
+build it in `gans_keras.models.registry.build_gan`.
 """
 
 from __future__ import annotations
@@ -16,13 +19,15 @@ from gans_keras.augment import DiffAugment
 
 @dataclass(frozen=True)
 class GANLoss:
-    """d_loss(real_out, fake_out) and g_loss(fake_out) of one GAN objective."""
+    """d_loss(real_out, fake_out) and g_loss(real_out, fake_out) of one GAN objective."""
 
     name: str
     d_loss: Callable[[tf.Tensor, tf.Tensor], tf.Tensor]
-    g_loss: Callable[[tf.Tensor], tf.Tensor]
+    g_loss: Callable[[tf.Tensor, tf.Tensor], tf.Tensor]
     # Outputs above it count as "real" when D's accuracy is logged.
     decision_threshold: float = 0.0
+    # Whether g_loss reads real_out: only then does the generator step pay for D on a real batch.
+    g_uses_real: bool = False
 
 
 def _mean(x):
@@ -34,26 +39,34 @@ LOSSES = {
     "bce": GANLoss(
         "bce",
         d_loss=lambda real, fake: _mean(tf.nn.softplus(-real)) + _mean(tf.nn.softplus(fake)),
-        g_loss=lambda fake: _mean(tf.nn.softplus(-fake)),
+        g_loss=lambda real, fake: _mean(tf.nn.softplus(-fake)),
     ),
     # Arjovsky et al. 2017; the critic maximises E[D(real)] - E[D(fake)].
     "wasserstein": GANLoss(
         "wasserstein",
         d_loss=lambda real, fake: _mean(fake) - _mean(real),
-        g_loss=lambda fake: -_mean(fake),
+        g_loss=lambda real, fake: -_mean(fake),
     ),
     # Lim & Ye 2017, Miyato et al. 2018.
     "hinge": GANLoss(
         "hinge",
         d_loss=lambda real, fake: _mean(tf.nn.relu(1.0 - real)) + _mean(tf.nn.relu(1.0 + fake)),
-        g_loss=lambda fake: -_mean(fake),
+        g_loss=lambda real, fake: -_mean(fake),
     ),
     # Mao et al. 2017, with targets a=0 (fake), b=c=1 (real).
     "lsgan": GANLoss(
         "lsgan",
         d_loss=lambda real, fake: 0.5 * _mean(tf.square(real - 1.0)) + 0.5 * _mean(tf.square(fake)),
-        g_loss=lambda fake: 0.5 * _mean(tf.square(fake - 1.0)),
+        g_loss=lambda real, fake: 0.5 * _mean(tf.square(fake - 1.0)),
         decision_threshold=0.5,
+    ),
+    # Relativistic pairing GAN (Jolicoeur-Martineau 2018; Sun et al. 2020), R3GAN's loss: each real
+    # image is paired with one fake, D raises D(real) - D(fake), G raises D(fake) - D(real).
+    "rpgan": GANLoss(
+        "rpgan",
+        d_loss=lambda real, fake: _mean(tf.nn.softplus(-(real - fake))),
+        g_loss=lambda real, fake: _mean(tf.nn.softplus(-(fake - real))),
+        g_uses_real=True,
     ),
 }
 
@@ -64,7 +77,30 @@ def get_loss(name: str) -> GANLoss:
     return LOSSES[name]
 
 
-class GradientPenalty:
+class Penalty(keras.layers.Layer):
+    """A discriminator penalty: `penalty(discriminate, real, fake, seed_generator)` is its
+    unweighted value, `weight` its coefficient in D's loss, `name` its logged name.
+
+    A Layer so that Keras tracks what it holds (ConsistencyPenalty's random shifts): the GAN's
+    checkpoints save and restore it. It is called directly, not through Layer.__call__, since
+    its inputs are a function and two batches, not tensors for Keras to cast.
+    """
+
+    def __init__(self, weight: float, **kwargs):
+        super().__init__(**kwargs)
+        if weight < 0:
+            raise ValueError(f"{type(self).__name__} weight must be >= 0, got {weight}")
+        self.weight = weight
+        self.built = True
+
+    def __call__(self, discriminate, real, fake, seed_generator) -> tf.Tensor:
+        raise NotImplementedError
+
+    def __repr__(self):
+        return f"{type(self).__name__}(weight={self.weight})"
+
+
+class GradientPenalty(Penalty):
     """WGAN-GP's two-sided penalty E[(||grad_x D(x_hat)||_2 - 1)^2].
 
     x_hat = eps * real + (1 - eps) * fake with eps ~ U[0, 1] drawn per sample, as in
@@ -74,12 +110,8 @@ class GradientPenalty:
         weight: lambda, the penalty's coefficient in the discriminator loss.
     """
 
-    name = "gp"
-
     def __init__(self, weight: float = 10.0):
-        if weight < 0:
-            raise ValueError(f"gradient penalty weight must be >= 0, got {weight}")
-        self.weight = weight
+        super().__init__(weight, name="gp")
 
     def __call__(self, discriminate, real, fake, seed_generator) -> tf.Tensor:
         """Returns the unweighted penalty; `discriminate` maps images to (B, 1) outputs."""
@@ -88,9 +120,6 @@ class GradientPenalty:
         )
         interpolated = eps * real + (1.0 - eps) * fake
         return tf.reduce_mean(tf.square(_input_gradient_norms(discriminate, interpolated) - 1.0))
-
-    def __repr__(self):
-        return f"GradientPenalty(weight={self.weight})"
 
 
 def _input_gradient_norms(discriminate, images) -> tf.Tensor:
@@ -104,7 +133,7 @@ def _input_gradient_norms(discriminate, images) -> tf.Tensor:
     return tf.sqrt(tf.reduce_sum(tf.square(grads), axis=[1, 2, 3]) + 1e-12)
 
 
-class R1Penalty:
+class R1Penalty(Penalty):
     """R1: (gamma / 2) E_real[||grad_x D(x)||^2], on real images only.
 
     Mescheder et al. 2018, "Which Training Methods for GANs do actually Converge?".
@@ -113,41 +142,46 @@ class R1Penalty:
         gamma: the paper's gamma; the penalty's weight is gamma / 2.
     """
 
-    name = "r1"
-
-    def __init__(self, gamma: float = 10.0):
+    def __init__(self, gamma: float = 10.0, name: str = "r1"):
         if gamma < 0:
-            raise ValueError(f"R1 gamma must be >= 0, got {gamma}")
+            raise ValueError(f"{name.upper()} gamma must be >= 0, got {gamma}")
+        super().__init__(gamma / 2.0, name=name)
         self.gamma = gamma
-        self.weight = gamma / 2.0
 
     def __call__(self, discriminate, real, fake, seed_generator) -> tf.Tensor:
         return tf.reduce_mean(tf.square(_input_gradient_norms(discriminate, real)))
 
     def __repr__(self):
-        return f"R1Penalty(gamma={self.gamma})"
+        return f"{type(self).__name__}(gamma={self.gamma})"
 
 
-class ConsistencyPenalty:
+class R2Penalty(R1Penalty):
+    """R2: (gamma / 2) E_fake[||grad_x D(x)||^2], R1's zero-centred penalty on fake images.
+
+    Mescheder et al. 2018 define it; Huang et al. 2024 (R3GAN) pair it with R1 so that the
+    relativistic loss converges locally.
+    """
+
+    def __init__(self, gamma: float = 10.0):
+        super().__init__(gamma, name="r2")
+
+    def __call__(self, discriminate, real, fake, seed_generator) -> tf.Tensor:
+        return tf.reduce_mean(tf.square(_input_gradient_norms(discriminate, fake)))
+
+
+class ConsistencyPenalty(Penalty):
     """Balanced consistency regularisation: E||D(x) - D(T(x))||^2 on real and on fake images.
 
     T shifts images by up to 1/8 of their size (zero padded). Zhao et al. 2020, "Improved
     Consistency Regularization for GANs" (bCR, with lambda_real = lambda_fake = weight).
     """
 
-    name = "cr"
-
     def __init__(self, weight: float = 10.0, seed: int | None = None):
-        if weight < 0:
-            raise ValueError(f"consistency weight must be >= 0, got {weight}")
-        self.weight = weight
-        self.transform = DiffAugment("translation", seed=seed)
+        super().__init__(weight, name="cr")
+        self.transform = DiffAugment("translation", seed=seed)  # tracked: its random state is checkpointed
 
     def __call__(self, discriminate, real, fake, seed_generator) -> tf.Tensor:
         total = 0.0
         for images in (real, fake):
             total += tf.reduce_mean(tf.square(discriminate(images) - discriminate(self.transform(images))))
         return total
-
-    def __repr__(self):
-        return f"ConsistencyPenalty(weight={self.weight})"

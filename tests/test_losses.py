@@ -4,7 +4,7 @@ import pytest
 import tensorflow as tf
 
 from gans_keras.augment import DiffAugment
-from gans_keras.losses import LOSSES, ConsistencyPenalty, GradientPenalty, R1Penalty, get_loss
+from gans_keras.losses import LOSSES, ConsistencyPenalty, GradientPenalty, R1Penalty, R2Penalty, get_loss
 
 REAL = tf.constant([[2.0], [-1.0]])
 FAKE = tf.constant([[0.5], [-3.0]])
@@ -21,12 +21,16 @@ def softplus(x):
         ("wasserstein", np.mean(FAKE) - np.mean(REAL), -np.mean(FAKE)),
         ("hinge", np.mean([0.0, 2.0]) + np.mean([1.5, 0.0]), -np.mean(FAKE)),
         ("lsgan", 0.5 * np.mean([1.0, 4.0]) + 0.5 * np.mean([0.25, 9.0]), 0.5 * np.mean([0.25, 16.0])),
+        # Pairs (2, 0.5) and (-1, -3): D(real) - D(fake) = 1.5 and 2.
+        ("rpgan", np.mean([softplus(-1.5), softplus(-2.0)]), np.mean([softplus(1.5), softplus(2.0)])),
     ],
 )
 def test_loss_values(name, d_expected, g_expected):
     loss = get_loss(name)
     assert float(loss.d_loss(REAL, FAKE)) == pytest.approx(d_expected, rel=1e-6)
-    assert float(loss.g_loss(FAKE)) == pytest.approx(g_expected, rel=1e-6)
+    assert float(loss.g_loss(REAL, FAKE)) == pytest.approx(g_expected, rel=1e-6)
+    # Only the relativistic generator loss reads the real outputs.
+    assert float(loss.g_loss(REAL + 1.0, FAKE)) != pytest.approx(g_expected, rel=1e-6) if loss.g_uses_real else True
 
 
 def test_unknown_loss_lists_choices():
@@ -81,6 +85,23 @@ def test_r1_of_linear_critic_is_squared_norm():
     assert penalty.weight == 2.0
     value = float(penalty(_linear_critic(w), real, None, keras.random.SeedGenerator(0)))
     assert value == pytest.approx(float(np.sum(w**2)), rel=1e-5)
+
+
+def test_r2_of_linear_critic_is_squared_norm_on_fakes():
+    w = np.random.default_rng(4).standard_normal((4, 4, 1)).astype("float32")
+
+    def critic(x):  # f(x) = sum(w x^2): gradient 2 w x, so the penalty reads the batch it is given
+        return tf.reduce_sum(w * x**2, axis=[1, 2, 3])[:, None]
+
+    real, fake = tf.random.normal((8, 4, 4, 1)), tf.random.normal((8, 4, 4, 1))
+    penalty = R2Penalty(gamma=3.0)
+    assert penalty.weight == 1.5 and penalty.name == "r2"
+    value = float(penalty(critic, real, fake, keras.random.SeedGenerator(0)))
+    expected = np.mean(np.sum((2 * w * fake.numpy()) ** 2, axis=(1, 2, 3)))
+    assert value == pytest.approx(expected, rel=1e-5)
+    assert value != pytest.approx(float(R1Penalty(3.0)(critic, real, fake, None)), rel=1e-3)
+    with pytest.raises(ValueError, match="R2 gamma must be >= 0"):
+        R2Penalty(-1.0)
 
 
 def test_consistency_matches_its_definition():

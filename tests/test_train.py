@@ -55,6 +55,9 @@ def test_tensorboard_scalars(trained_run):
     # Spectral-norm power-iteration vectors, the EMA generator and minibatch-std ride along too.
     ["--model", "sngan", "--ema-decay", "0.9", "--minibatch-std"],
     ["--model", "cgan", "--d-conditioning", "channel", "--aux-classifier", "--replay-buffer", "16"],
+    # Consistency regularisation's random shifts are checkpointed beside DiffAugment's.
+    ["--model", "dcgan", "--cr", "1", "--diffaugment", "color,translation,cutout"],
+    ["--model", "cgan", "--loss", "rpgan", "--r1", "1", "--r2", "1", "--cr", "1", "--diffaugment", "translation"],
 ])
 def test_resume_matches_an_unbroken_run(tmp_path, variant):
     unbroken, resumed = tmp_path / "unbroken", tmp_path / "resumed"

@@ -22,8 +22,8 @@ class GAN(keras.Model):
         discriminator: images -> raw scores (B, 1).
         latent_dim: size of z ~ N(0, I).
         loss: a name from `gans_keras.losses.LOSSES`.
-        penalties: discriminator penalties (e.g. `[GradientPenalty(10)]`), each callable
-            as `penalty(discriminate, real, fake, seed_generator)` with a `weight` and `name`.
+        penalties: discriminator penalties (`gans_keras.losses.Penalty`, e.g.
+            `[GradientPenalty(10)]`); Keras tracks them, so their state is checkpointed.
         n_critic: discriminator updates per generator update.
         augment: a layer applied to real and fake images before the discriminator
             (e.g. `DiffAugment`), or None.
@@ -225,12 +225,19 @@ class GAN(keras.Model):
             "d_grad_norm": tf.linalg.global_norm(grads),
         }
 
-    def _generator_step(self, batch_size):
-        labels = None if self.num_classes is None else self.sample_labels(batch_size)
+    def _generator_step(self, real, real_labels):
+        """One G update. A loss that compares with real outputs (rpgan) sees D on `real`, and its
+        fakes take the real images' labels, so each pair is of one class; the others draw labels."""
+        batch_size = tf.shape(real)[0]
+        pairs_real = self.gan_loss.g_uses_real
+        labels = None
+        if self.num_classes is not None:
+            labels = real_labels if pairs_real else self.sample_labels(batch_size)
         with tf.GradientTape() as tape:
             fake = self.generate(batch_size, labels)
             fake_out, fake_logits = self.discriminator_outputs(fake, labels)
-            g_loss = self.gan_loss.g_loss(fake_out)
+            real_out = self.discriminate(real, real_labels) if pairs_real else None
+            g_loss = self.gan_loss.g_loss(real_out, fake_out)
             aux_values = {}
             if self.aux_classifier:
                 aux = self._class_loss(labels, fake_logits)
@@ -251,6 +258,8 @@ class GAN(keras.Model):
         batch_size = tf.shape(real)[0] // self.n_critic
         for i in range(self.n_critic):
             part = slice(i * batch_size, (i + 1) * batch_size)
-            d_logs = self._discriminator_step(real[part], None if labels is None else labels[part])
-        # Logged discriminator values are those of its last update in this step.
-        return {**d_logs, **self._generator_step(batch_size)}
+            part_labels = None if labels is None else labels[part]
+            d_logs = self._discriminator_step(real[part], part_labels)
+        # Logged discriminator values are those of its last update in this step, whose real
+        # batch the generator step reuses.
+        return {**d_logs, **self._generator_step(real[part], part_labels)}

@@ -29,7 +29,7 @@ def build_gan(config: TrainConfig, image_size: int, channels: int) -> GAN:
     # Imported here, not at the top, so that presets and samplers load without the training code
     # (and without TensorFlow: a trained diffusion network samples on any Keras backend).
     from gans_keras.augment import DiffAugment
-    from gans_keras.losses import ConsistencyPenalty, GradientPenalty, R1Penalty
+    from gans_keras.losses import ConsistencyPenalty, GradientPenalty, R1Penalty, R2Penalty
     from gans_keras.models.gan import GAN
     from gans_keras.networks import dcgan, resnet
 
@@ -61,6 +61,8 @@ def build_gan(config: TrainConfig, image_size: int, channels: int) -> GAN:
         penalties.append(GradientPenalty(config.gp))
     if config.r1 > 0:
         penalties.append(R1Penalty(config.r1))
+    if config.r2 > 0:
+        penalties.append(R2Penalty(config.r2))
     if config.cr > 0:
         penalties.append(ConsistencyPenalty(config.cr, seed=config.seed + 2))
     augment = DiffAugment(config.diffaugment, seed=config.seed + 1) if config.diffaugment else None
