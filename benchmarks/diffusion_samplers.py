@@ -38,6 +38,7 @@ from sampler_specs import ROOT, command_line, machine, parse_samplers, timed_sam
 
 from gans_keras.config import make_config, read_overrides
 from gans_keras.io import atomic_path, write_json
+from gans_keras.presets import get_preset
 from gans_keras.sampling import load_generator
 
 
@@ -119,7 +120,7 @@ def main() -> int:
         parser.error("--name is needed, except with --generate-only, which writes no results file")
 
     config = make_config(read_overrides(args.run / "config.json"), {} if args.seed is None else {"seed": args.seed})
-    if config.model != "diffusion":
+    if get_preset(config.model).kind != "diffusion":
         parser.error(f"{args.run} is a {config.model} run, not a diffusion run")
     if args.generate_only:
         generate(load_generator(args.run), args, config)

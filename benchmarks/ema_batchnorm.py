@@ -20,6 +20,7 @@ from gans_keras.config import make_config, read_overrides
 from gans_keras.evaluation import evaluate_images
 from gans_keras.io import write_json
 from gans_keras.models.registry import get_model
+from gans_keras.presets import get_preset
 from gans_keras.sampling import load_generator, sample
 
 
@@ -32,7 +33,7 @@ def main() -> int:
     args = parser.parse_args()
 
     config = make_config(read_overrides(args.run / "config.json"), {})
-    if not config.ema_decay or config.model == "diffusion":
+    if not config.ema_decay or get_preset(config.model).kind == "diffusion":
         parser.error(f"{args.run} is not a GAN run with an EMA generator")
     checkpoint = list_checkpoints(args.run / "checkpoints")[-1]
     _, size, _, channels = load_generator(args.run).output_shape

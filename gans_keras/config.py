@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from gans_keras.choices import check_choice
+from gans_keras.presets import get_preset
 from gans_keras.samplers import SAMPLERS, SPACINGS
 
 # Settings with a fixed set of values. Kept free of TensorFlow, so that the config can be checked
@@ -159,11 +160,9 @@ def read_overrides(path: str | Path) -> dict:
 
 def make_config(*overrides: dict) -> TrainConfig:
     """Defaults, then the model's preset, then each override dict in order."""
-    from gans_keras.models.registry import get_spec
-
     merged: dict = {}
     for layer in overrides:
         check_keys(layer, "overrides")
         merged.update(layer)
     model = merged.get("model", TrainConfig.model)
-    return TrainConfig(**{**get_spec(model).defaults, **merged})
+    return TrainConfig(**{**get_preset(model).defaults, **merged})

@@ -16,7 +16,8 @@ import numpy as np
 
 from gans_keras.cli import HelpFormatter
 from gans_keras.io import write_json
-from gans_keras.samplers import SAMPLERS, SPACINGS, DiffusionSampler, plot_sampling_stats
+from gans_keras.samplers import SAMPLERS, SPACINGS
+from gans_keras.samplers.loop import DiffusionSampler, plot_sampling_stats
 from gans_keras.sampling import balanced_labels, generator_classes, load_generator, sample, write_samples
 
 DIFFUSION_FLAGS = ("sampler", "sampling_steps", "timestep_spacing", "eta", "clip_x0", "guidance", "guidance_sigma_min",

@@ -13,7 +13,7 @@ import keras
 import numpy as np
 
 from gans_keras.io import atomic_path
-from gans_keras.samplers import DiffusionSampler
+from gans_keras.samplers.loop import DiffusionSampler
 from gans_keras.viz import save_grid, to_uint8
 
 
@@ -23,6 +23,7 @@ def load_generator(run: str | Path) -> keras.Model | DiffusionSampler:
     import gans_keras.layers  # noqa: F401  (registers the custom layers that load_model looks up)
     from gans_keras.config import make_config
     from gans_keras.models.registry import sampler_options
+    from gans_keras.presets import get_preset
     from gans_keras.schedules import NoiseSchedule
 
     path = Path(run) / "generator.keras"
@@ -31,7 +32,7 @@ def load_generator(run: str | Path) -> keras.Model | DiffusionSampler:
     network = keras.saving.load_model(path, compile=False)
     config_path = Path(run) / "config.json"
     config = make_config(json.loads(config_path.read_text())) if config_path.exists() else None
-    if config is None or config.model != "diffusion":
+    if config is None or get_preset(config.model).kind != "diffusion":
         return network
     schedule = NoiseSchedule(config.noise_schedule, config.timesteps)
     return DiffusionSampler(network, schedule, config.prediction, config.num_classes, **sampler_options(config))

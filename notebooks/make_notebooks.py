@@ -241,7 +241,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 
 from gans_keras.data import load_arrays
-from gans_keras.samplers import plot_sampling_stats
+from gans_keras.samplers.loop import plot_sampling_stats
 from gans_keras.schedules import NoiseSchedule
 from gans_keras.viz import save_grid, to_uint8
 

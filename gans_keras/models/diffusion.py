@@ -9,7 +9,7 @@ import tensorflow as tf
 
 from gans_keras.choices import check_choice
 from gans_keras.config import CHOICES
-from gans_keras.samplers import DiffusionSampler
+from gans_keras.samplers.loop import DiffusionSampler
 from gans_keras.schedules import NoiseSchedule
 
 

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 import keras
 import numpy as np
 
 from gans_keras.config import TrainConfig
+from gans_keras.presets import PRESETS, Preset, get_preset
 
 if TYPE_CHECKING:
     from gans_keras.models.diffusion import Diffusion
@@ -19,9 +20,23 @@ if TYPE_CHECKING:
 @dataclass(frozen=True)
 class ModelSpec:
     build: Callable[[TrainConfig, int, int], keras.Model]
-    description: str
-    defaults: dict = field(default_factory=dict)
-    conditional: bool = False  # takes class labels; config.num_classes must be set
+    preset: Preset
+
+    @property
+    def kind(self) -> str:
+        return self.preset.kind
+
+    @property
+    def description(self) -> str:
+        return self.preset.description
+
+    @property
+    def defaults(self) -> dict:
+        return self.preset.defaults
+
+    @property
+    def conditional(self) -> bool:
+        return self.preset.conditional
 
 
 def build_gan(config: TrainConfig, image_size: int, channels: int) -> GAN:
@@ -141,49 +156,12 @@ def sampler_options(config: TrainConfig) -> dict:
                 guidance_sigma_min=config.guidance_sigma_min, guidance_sigma_max=sigma_max, seed=config.seed)
 
 
-MODELS = {
-    "dcgan": ModelSpec(
-        build=build_gan,
-        description="DCGAN (Radford et al. 2015): non-saturating BCE, N(0, 0.02) init, Adam(2e-4, 0.5)",
-        defaults=dict(loss="bce", n_critic=1, lr_g=2e-4, lr_d=2e-4, beta_1=0.5, beta_2=0.999, init="normal"),
-    ),
-    "cgan": ModelSpec(
-        build=build_gan,
-        description="class-conditional GAN: label embedding joined to G's latent, projection "
-        "discriminator (Miyato & Koyama 2018) with spectral normalisation, hinge loss, Adam(2e-4, 0, 0.9)",
-        defaults=dict(loss="hinge", spectral_norm=True, n_critic=1, lr_g=2e-4, lr_d=2e-4, beta_1=0.0, beta_2=0.9),
-        conditional=True,
-    ),
-    "sngan": ModelSpec(
-        build=build_gan,
-        description="SN-GAN (Miyato et al. 2018): hinge loss, spectral normalisation on every "
-        "discriminator layer, 5 D updates per G update, Adam(2e-4, 0, 0.9)",
-        defaults=dict(
-            loss="hinge", spectral_norm=True, n_critic=5, lr_g=2e-4, lr_d=2e-4, beta_1=0.0, beta_2=0.9
-        ),
-    ),
-    "wgan": ModelSpec(
-        build=build_gan,
-        description="WGAN-GP (Gulrajani et al. 2017): Wasserstein loss, gradient penalty 10, "
-        "5 critic updates per generator update, Adam(1e-4, 0, 0.9)",
-        defaults=dict(
-            loss="wasserstein", gp=10.0, n_critic=5, lr_g=1e-4, lr_d=1e-4, beta_1=0.0, beta_2=0.9
-        ),
-    ),
-    "diffusion": ModelSpec(
-        build=build_diffusion,
-        description="class-conditional DDPM (Ho et al. 2020): UNet predicting the noise, T 1000, linear "
-        "schedule, EMA 0.999, label dropout 0.1 for classifier-free guidance, Adam(5e-4), gradient norm "
-        "clipped to 1; sampled by DDIM (Song et al. 2020) or DDPM",
-        defaults=dict(lr_g=5e-4, beta_1=0.9, beta_2=0.999, ema_decay=0.999, clip_grad_norm=1.0),
-        conditional=True,
-    ),
-}
+BUILDERS = {"gan": build_gan, "diffusion": build_diffusion}
+MODELS = {name: ModelSpec(build=BUILDERS[preset.kind], preset=preset) for name, preset in PRESETS.items()}
 
 
 def get_spec(name: str) -> ModelSpec:
-    if name not in MODELS:
-        raise ValueError(f"unknown model {name!r}: choose from {', '.join(MODELS)}")
+    get_preset(name)  # the unknown-model error
     return MODELS[name]
 
 

@@ -1,8 +1,9 @@
-"""Diffusion samplers, one file each, and the loop they share (`loop.DiffusionSampler`).
+"""Diffusion samplers, one file each, and the loop they share (`gans_keras.samplers.loop`).
 
 To add a sampler: subclass `base.Sampler` in a new file (its `prepare` and `step`), then
 register it in SAMPLERS below; the config, the CLIs and the benchmarks take their choices
-from that table. This module imports neither Keras nor TensorFlow.
+from that table. This module and the samplers import neither Keras nor TensorFlow; the loop,
+which runs the network, needs Keras.
 """
 
 from __future__ import annotations
@@ -21,13 +22,4 @@ SAMPLERS: dict[str, type[Sampler]] = {
     "dpmpp_2m_sde": DPMSolverPP2MSDE,
 }
 
-__all__ = ["SAMPLERS", "SPACINGS", "DiffusionSampler", "Sampler", "plot_sampling_stats", "sampling_timesteps"]
-
-
-def __getattr__(name: str):
-    # The loop needs Keras: loaded on first use, so that the config can read SAMPLERS without it.
-    if name in ("DiffusionSampler", "plot_sampling_stats"):
-        from gans_keras.samplers import loop
-
-        return getattr(loop, name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+__all__ = ["SAMPLERS", "SPACINGS", "Sampler", "sampling_timesteps"]

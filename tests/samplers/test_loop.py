@@ -8,7 +8,8 @@ import pytest
 import tensorflow as tf
 
 from gans_keras.networks.unet import build_unet
-from gans_keras.samplers import SAMPLERS, DiffusionSampler, plot_sampling_stats, sampling_timesteps
+from gans_keras.samplers import SAMPLERS, sampling_timesteps
+from gans_keras.samplers.loop import DiffusionSampler, plot_sampling_stats
 from gans_keras.sampling import load_generator
 from gans_keras.schedules import NoiseSchedule
 

@@ -5,11 +5,12 @@ import numpy as np
 import pytest
 from keras import ops
 
-from gans_keras.samplers import SAMPLERS, DiffusionSampler
+from gans_keras.samplers import SAMPLERS
 from gans_keras.samplers.ddim import DDIM
 from gans_keras.samplers.ddpm import DDPM
 from gans_keras.samplers.dpmpp_2m import DPMSolverPP2M
 from gans_keras.samplers.dpmpp_2m_sde import DPMSolverPP2MSDE
+from gans_keras.samplers.loop import DiffusionSampler
 from gans_keras.schedules import NoiseSchedule
 
 MU, S = 0.3, 0.5  # the data: N(MU, S^2 I)

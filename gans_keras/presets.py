@@ -1,0 +1,63 @@
+"""Each `--model NAME`'s preset: its kind, description and the settings it changes from the
+defaults. Data only: the config reads it to merge the defaults, the registry to build the model."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+KINDS = ("gan", "diffusion")
+
+
+@dataclass(frozen=True)
+class Preset:
+    kind: str  # one of KINDS: which builder makes the model
+    description: str
+    defaults: dict = field(default_factory=dict)
+    conditional: bool = False  # takes class labels; config.num_classes must be set
+
+
+PRESETS = {
+    "dcgan": Preset(
+        kind="gan",
+        description="DCGAN (Radford et al. 2015): non-saturating BCE, N(0, 0.02) init, Adam(2e-4, 0.5)",
+        defaults=dict(loss="bce", n_critic=1, lr_g=2e-4, lr_d=2e-4, beta_1=0.5, beta_2=0.999, init="normal"),
+    ),
+    "cgan": Preset(
+        kind="gan",
+        description="class-conditional GAN: label embedding joined to G's latent, projection "
+        "discriminator (Miyato & Koyama 2018) with spectral normalisation, hinge loss, Adam(2e-4, 0, 0.9)",
+        defaults=dict(loss="hinge", spectral_norm=True, n_critic=1, lr_g=2e-4, lr_d=2e-4, beta_1=0.0, beta_2=0.9),
+        conditional=True,
+    ),
+    "sngan": Preset(
+        kind="gan",
+        description="SN-GAN (Miyato et al. 2018): hinge loss, spectral normalisation on every "
+        "discriminator layer, 5 D updates per G update, Adam(2e-4, 0, 0.9)",
+        defaults=dict(
+            loss="hinge", spectral_norm=True, n_critic=5, lr_g=2e-4, lr_d=2e-4, beta_1=0.0, beta_2=0.9
+        ),
+    ),
+    "wgan": Preset(
+        kind="gan",
+        description="WGAN-GP (Gulrajani et al. 2017): Wasserstein loss, gradient penalty 10, "
+        "5 critic updates per generator update, Adam(1e-4, 0, 0.9)",
+        defaults=dict(
+            loss="wasserstein", gp=10.0, n_critic=5, lr_g=1e-4, lr_d=1e-4, beta_1=0.0, beta_2=0.9
+        ),
+    ),
+    "diffusion": Preset(
+        kind="diffusion",
+        description="class-conditional DDPM (Ho et al. 2020): UNet predicting the noise, T 1000, linear "
+        "schedule, EMA 0.999, label dropout 0.1 for classifier-free guidance, Adam(5e-4), gradient norm "
+        "clipped to 1; sampled by DDIM (Song et al. 2020) or DDPM",
+        defaults=dict(lr_g=5e-4, beta_1=0.9, beta_2=0.999, ema_decay=0.999, clip_grad_norm=1.0),
+        conditional=True,
+    ),
+}
+
+
+
+def get_preset(name: str) -> Preset:
+    if name not in PRESETS:
+        raise ValueError(f"unknown model {name!r}: choose from {', '.join(PRESETS)}")
+    return PRESETS[name]
