@@ -97,15 +97,16 @@ def build_gan(config: TrainConfig, image_size: int, channels: int) -> GAN:
         aux_classifier=config.aux_classifier,
         replay_buffer=config.replay_buffer,
     )
-
-    def optimizer(learning_rate):
-        options = dict(beta_1=config.beta_1, beta_2=config.beta_2, global_clipnorm=config.clip_grad_norm)
-        if config.optimizer == "adamw":
-            return keras.optimizers.AdamW(learning_rate, weight_decay=config.weight_decay, **options)
-        return keras.optimizers.Adam(learning_rate, **options)
-
-    model.compile(d_optimizer=optimizer(config.lr_d), g_optimizer=optimizer(config.lr_g))
+    model.compile(d_optimizer=make_optimizer(config, config.lr_d), g_optimizer=make_optimizer(config, config.lr_g))
     return model
+
+
+def make_optimizer(config: TrainConfig, learning_rate: float) -> keras.optimizers.Optimizer:
+    """Adam or AdamW (`config.optimizer`) with the config's betas, weight decay and clipping."""
+    options = dict(beta_1=config.beta_1, beta_2=config.beta_2, global_clipnorm=config.clip_grad_norm)
+    if config.optimizer == "adamw":
+        return keras.optimizers.AdamW(learning_rate, weight_decay=config.weight_decay, **options)
+    return keras.optimizers.Adam(learning_rate, **options)
 
 
 def build_diffusion(config: TrainConfig, image_size: int, channels: int) -> Diffusion:
@@ -141,9 +142,7 @@ def build_diffusion(config: TrainConfig, image_size: int, channels: int) -> Diff
             sampler_options=sampler_options(config),
         )
         # Under mixed_float16, compile wraps the optimiser in a LossScaleOptimizer.
-        model.compile(optimizer=keras.optimizers.Adam(
-            config.lr_g, beta_1=config.beta_1, beta_2=config.beta_2, global_clipnorm=config.clip_grad_norm
-        ))
+        model.compile(optimizer=make_optimizer(config, config.lr_g))
     finally:
         keras.config.set_dtype_policy(previous)
     return model

@@ -92,6 +92,18 @@ def test_mixed_precision_trains(precision):
     assert out.dtype == tf.float32
 
 
+def test_adamw_takes_effect_and_decays_the_weights():
+    settings = {"num_classes": 10, "optimizer": "adamw", "weight_decay": 0.5, "ema_decay": 0.0, "lr_g": 1e-3}
+    model = get_model(make_config(TINY, settings), 28, 1)
+    assert isinstance(model.optimizer, keras.optimizers.AdamW) and model.optimizer.weight_decay == 0.5
+    kernel = model.network.get_layer("stem").kernel
+    before = np.array(kernel)
+    model.optimizer.apply([keras.ops.zeros_like(v) for v in model.network.trainable_variables],
+                          model.network.trainable_variables)
+    # A zero gradient leaves Adam's step at 0: only the decoupled decay, w -= lr * wd * w, moves w.
+    np.testing.assert_allclose(np.array(kernel), before * (1 - 1e-3 * 0.5), rtol=1e-6)
+
+
 def test_gan_settings_are_refused():
     with pytest.raises(ValueError, match="n_critic"):
         get_model(make_config(TINY, {"num_classes": 10, "n_critic": 2}), 28, 1)
