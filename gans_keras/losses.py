@@ -128,7 +128,7 @@ def _input_gradient_norms(discriminate, images) -> tf.Tensor:
     with tf.GradientTape() as tape:
         tape.watch(images)
         outputs = discriminate(images)
-    grads = tape.gradient(outputs, images)
+    grads = tf.cast(tape.gradient(outputs, images), tf.float32)  # float32 norms under mixed precision
     # The epsilon keeps the gradient of the norm finite where grads are exactly 0.
     return tf.sqrt(tf.reduce_sum(tf.square(grads), axis=[1, 2, 3]) + 1e-12)
 

@@ -68,7 +68,7 @@ HELP = {
     "guidance_sigma_min": "diffusion: guide only steps whose noise level sqrt((1 - abar_t) / abar_t) is above this "
     "(Kynkäänniemi et al. 2024 use 0.28)",
     "guidance_sigma_max": "diffusion: and at most this (Kynkäänniemi et al. 2024 use 5.42)",
-    "precision": "float32, mixed_float16 (GPUs) or mixed_bfloat16 (diffusion)",
+    "precision": "float32, mixed_float16 (GPUs; with dynamic loss scaling) or mixed_bfloat16, for every model",
     "batch_size": "images per discriminator update (each step uses n_critic batches)",
     "lr_g": "generator learning rate (Adam); the diffusion network's",
     "lr_d": "discriminator learning rate (Adam)",

@@ -147,7 +147,8 @@ class GAN(keras.Model):
 
     def generate(self, batch_size, labels=None, training=True):
         z = self.sample_latents(batch_size)
-        return self.generator(z if self.num_classes is None else [z, labels], training=training)
+        # float32 whatever the networks compute in: losses, penalties and the replay buffer are float32.
+        return tf.cast(self.generator(z if self.num_classes is None else [z, labels], training=training), tf.float32)
 
     def instance_noise_std(self):
         progress = tf.cast(self.step, tf.float32) / float(self.instance_noise_steps)
@@ -161,7 +162,9 @@ class GAN(keras.Model):
         if self.augment is not None:
             images = self.augment(images)
         outputs = self.discriminator(images if self.num_classes is None else [images, labels], training=training)
-        return (outputs[0], outputs[1]) if self.aux_classifier else (outputs, None)
+        if self.aux_classifier:
+            return tf.cast(outputs[0], tf.float32), tf.cast(outputs[1], tf.float32)
+        return tf.cast(outputs, tf.float32), None
 
     def discriminate(self, images, labels=None, training=True):
         return self.discriminator_outputs(images, labels, training)[0]
@@ -211,7 +214,8 @@ class GAN(keras.Model):
                 value = penalty(discriminate, real, fake, self.seed_generator)
                 penalty_values[penalty.name] = value
                 d_loss = d_loss + penalty.weight * value
-        grads = tape.gradient(d_loss, self.discriminator.trainable_variables)
+            scaled_loss = self.d_optimizer.scale_loss(d_loss)  # loss scaling under mixed_float16
+        grads = tape.gradient(scaled_loss, self.discriminator.trainable_variables)
         self.d_optimizer.apply_gradients(zip(grads, self.discriminator.trainable_variables, strict=True))
         threshold = self.gan_loss.decision_threshold
         return {
@@ -222,7 +226,7 @@ class GAN(keras.Model):
             "d_fake": tf.reduce_mean(fake_out),
             "d_acc_real": tf.reduce_mean(tf.cast(real_out > threshold, tf.float32)),
             "d_acc_fake": tf.reduce_mean(tf.cast(fake_out <= threshold, tf.float32)),
-            "d_grad_norm": tf.linalg.global_norm(grads),
+            "d_grad_norm": _unscaled_norm(grads, self.d_optimizer),
         }
 
     def _generator_step(self, real, real_labels):
@@ -243,11 +247,12 @@ class GAN(keras.Model):
                 aux = self._class_loss(labels, fake_logits)
                 g_loss = g_loss + aux
                 aux_values = {"g_aux": aux}
-        grads = tape.gradient(g_loss, self.generator.trainable_variables)
+            scaled_loss = self.g_optimizer.scale_loss(g_loss)
+        grads = tape.gradient(scaled_loss, self.generator.trainable_variables)
         self.g_optimizer.apply_gradients(zip(grads, self.generator.trainable_variables, strict=True))
         if self.ema_generator is not None:
             self._update_ema(batch_size, labels)
-        return {"g_loss": g_loss, **aux_values, "g_grad_norm": tf.linalg.global_norm(grads)}
+        return {"g_loss": g_loss, **aux_values, "g_grad_norm": _unscaled_norm(grads, self.g_optimizer)}
 
     def train_step(self, data):
         real, labels = data if isinstance(data, (tuple, list)) else (data, None)
@@ -263,3 +268,9 @@ class GAN(keras.Model):
         # Logged discriminator values are those of its last update in this step, whose real
         # batch the generator step reuses.
         return {**d_logs, **self._generator_step(real[part], part_labels)}
+
+
+def _unscaled_norm(grads, optimizer) -> tf.Tensor:
+    """Global norm of the gradients before loss scaling (a LossScaleOptimizer's scale divided out)."""
+    return tf.linalg.global_norm([tf.cast(g, tf.float32) for g in grads]) / tf.cast(optimizer.scale_loss(1.0),
+                                                                                     tf.float32)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
@@ -55,22 +56,24 @@ def build_gan(config: TrainConfig, image_size: int, channels: int) -> GAN:
         raise ValueError("--aux-classifier needs a conditional model, e.g. --model cgan")
     networks = {"dcgan": dcgan, "resnet": resnet}[config.arch]
     kernel = {} if config.kernel_size is None else {"kernel_size": config.kernel_size}
-    generator = networks.build_generator(
-        config.latent_dim, image_size, channels, config.g_width, init=config.init, num_classes=num_classes, **kernel
-    )
-    discriminator = networks.build_discriminator(
-        image_size,
-        channels,
-        config.d_width,
-        norm=config.d_norm,
-        spectral_norm=config.spectral_norm,
-        minibatch_std=config.minibatch_std,
-        init=config.init,
-        num_classes=num_classes,
-        conditioning=config.d_conditioning,
-        aux_classifier=config.aux_classifier,
-        **kernel,
-    )
+    with dtype_policy(config.precision):
+        generator = networks.build_generator(
+            config.latent_dim, image_size, channels, config.g_width, init=config.init, num_classes=num_classes,
+            **kernel,
+        )
+        discriminator = networks.build_discriminator(
+            image_size,
+            channels,
+            config.d_width,
+            norm=config.d_norm,
+            spectral_norm=config.spectral_norm,
+            minibatch_std=config.minibatch_std,
+            init=config.init,
+            num_classes=num_classes,
+            conditioning=config.d_conditioning,
+            aux_classifier=config.aux_classifier,
+            **kernel,
+        )
     penalties = []
     if config.gp > 0:
         penalties.append(GradientPenalty(config.gp))
@@ -97,16 +100,35 @@ def build_gan(config: TrainConfig, image_size: int, channels: int) -> GAN:
         aux_classifier=config.aux_classifier,
         replay_buffer=config.replay_buffer,
     )
-    model.compile(d_optimizer=make_optimizer(config, config.lr_d), g_optimizer=make_optimizer(config, config.lr_g))
+    # The GAN's two optimisers are its own (no Model.compile wrapping): loss scaling is asked for here.
+    model.compile(d_optimizer=make_optimizer(config, config.lr_d, loss_scaling=True),
+                  g_optimizer=make_optimizer(config, config.lr_g, loss_scaling=True))
     return model
 
 
-def make_optimizer(config: TrainConfig, learning_rate: float) -> keras.optimizers.Optimizer:
-    """Adam or AdamW (`config.optimizer`) with the config's betas, weight decay and clipping."""
+@contextlib.contextmanager
+def dtype_policy(precision: str):
+    """Layers made inside take `precision` (float32, mixed_float16, mixed_bfloat16); the global
+    policy is restored after."""
+    previous = keras.config.dtype_policy()
+    keras.config.set_dtype_policy(precision)
+    try:
+        yield
+    finally:
+        keras.config.set_dtype_policy(previous)
+
+
+def make_optimizer(config: TrainConfig, learning_rate: float, loss_scaling: bool = False):
+    """Adam or AdamW (`config.optimizer`) with the config's betas, weight decay and clipping;
+    with `loss_scaling` under mixed_float16, inside a LossScaleOptimizer (dynamic loss scale)."""
     options = dict(beta_1=config.beta_1, beta_2=config.beta_2, global_clipnorm=config.clip_grad_norm)
     if config.optimizer == "adamw":
-        return keras.optimizers.AdamW(learning_rate, weight_decay=config.weight_decay, **options)
-    return keras.optimizers.Adam(learning_rate, **options)
+        optimizer = keras.optimizers.AdamW(learning_rate, weight_decay=config.weight_decay, **options)
+    else:
+        optimizer = keras.optimizers.Adam(learning_rate, **options)
+    if loss_scaling and config.precision == "mixed_float16":
+        return keras.optimizers.LossScaleOptimizer(optimizer)
+    return optimizer
 
 
 def build_diffusion(config: TrainConfig, image_size: int, channels: int) -> Diffusion:
@@ -117,9 +139,7 @@ def build_diffusion(config: TrainConfig, image_size: int, channels: int) -> Diff
 
     if config.n_critic != 1:
         raise ValueError(f"n_critic ({config.n_critic}) is a GAN setting: diffusion takes one update a step")
-    previous = keras.config.dtype_policy()
-    keras.config.set_dtype_policy(config.precision)
-    try:
+    with dtype_policy(config.precision):
         network = build_unet(
             image_size,
             channels,
@@ -143,8 +163,6 @@ def build_diffusion(config: TrainConfig, image_size: int, channels: int) -> Diff
         )
         # Under mixed_float16, compile wraps the optimiser in a LossScaleOptimizer.
         model.compile(optimizer=make_optimizer(config, config.lr_g))
-    finally:
-        keras.config.set_dtype_policy(previous)
     return model
 
 

@@ -190,3 +190,34 @@ def test_replay_buffer_with_labels():
 def test_replay_buffer_smaller_than_a_batch():
     with pytest.raises(ValueError, match="replay_buffer must hold at least one batch"):
         _tiny(replay_buffer=2)
+
+
+@pytest.mark.parametrize("precision", ["mixed_bfloat16", "mixed_float16"])
+def test_mixed_precision_trains_every_option_and_the_export_samples(precision, tmp_path):
+    config, model = _tiny(model="cgan", num_classes=10, precision=precision, loss="rpgan", gp=1.0, r1=1.0, r2=1.0,
+                          cr=1.0, diffaugment="color,translation,cutout", replay_buffer=8, aux_classifier=True,
+                          instance_noise=0.1, ema_decay=0.9, minibatch_std=True)
+    assert keras.config.dtype_policy().name == "float32"  # the global policy is left as it was
+    compute = precision.removeprefix("mixed_")
+    assert {layer.compute_dtype for layer in model.generator.layers if layer.weights} == {compute}
+    # The score and class heads compute in float32, the rest of D in the low precision.
+    heads = {layer.name: layer.compute_dtype for layer in model.discriminator.layers if layer.weights}
+    assert heads.pop("class_logits") == "float32" and set(heads.values()) == {compute}
+    # Variables stay float32; float16 gets a dynamic loss scale, bfloat16 (float32's range) none.
+    assert all(v.dtype == "float32" for v in model.generator.trainable_weights)
+    scaled = [isinstance(opt, keras.optimizers.LossScaleOptimizer) for opt in (model.d_optimizer, model.g_optimizer)]
+    assert scaled == [precision == "mixed_float16"] * 2
+    rng = np.random.default_rng(0)
+    real = rng.uniform(-1, 1, (config.batch_size, 16, 16, 1)).astype("float32")
+    labels = rng.integers(0, 10, config.batch_size).astype("int32")
+    before = _weights(model.generator)
+    for _ in range(3):
+        logs = model.train_step((real, labels))
+    assert all(np.isfinite(float(value)) for value in logs.values()), logs
+    assert set(logs) >= {"gp", "r1", "r2", "cr", "d_aux"}
+    assert any(not np.allclose(a, b) for a, b in zip(before, _weights(model.generator), strict=True))
+    model.sampling_generator.save(tmp_path / "generator.keras")
+    reloaded = keras.saving.load_model(tmp_path / "generator.keras", compile=False)
+    z = rng.standard_normal((3, 16)).astype("float32")
+    images = keras.ops.convert_to_numpy(reloaded([z, np.arange(3, dtype="int32")]))
+    assert images.shape == (3, 16, 16, 1) and np.isfinite(images.astype("float32")).all()
