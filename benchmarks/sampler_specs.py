@@ -26,6 +26,7 @@ import numpy as np  # noqa: E402
 
 from gans_keras.models.registry import sampler_options  # noqa: E402
 from gans_keras.samplers import SAMPLERS  # noqa: E402
+from gans_keras.samplers.options import FIELDS as SAMPLING_FIELDS  # noqa: E402
 from gans_keras.sampling import sample  # noqa: E402
 
 
@@ -63,8 +64,8 @@ def machine() -> dict:
     return found
 
 
-# DiffusionSampler.configure's keywords
-SAMPLER_SETTINGS = ("eta", "guidance", "spacing", "clip_x0", "guidance_sigma_min", "guidance_sigma_max")
+# DiffusionSampler.configure's keywords a spec may set, besides its sampler and steps
+SAMPLER_SETTINGS = tuple(option.name for option in SAMPLING_FIELDS if option.name not in ("sampler", "steps"))
 
 
 def parse_samplers(text: str) -> list[tuple[str, int, int | None, dict]]:

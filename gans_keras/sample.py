@@ -16,30 +16,16 @@ import numpy as np
 
 from gans_keras.cli import HelpFormatter
 from gans_keras.io import write_json
-from gans_keras.samplers import SAMPLERS, SPACINGS
 from gans_keras.samplers.loop import DiffusionSampler, plot_sampling_stats
+from gans_keras.samplers.options import CONFIG_NAMES, add_flags, given_settings
 from gans_keras.sampling import balanced_labels, generator_classes, load_generator, sample, write_samples
 
-DIFFUSION_FLAGS = ("sampler", "sampling_steps", "timestep_spacing", "eta", "clip_x0", "guidance", "guidance_sigma_min",
-                   "guidance_sigma_max")
+DIFFUSION_FLAGS = CONFIG_NAMES
 
 
 def add_diffusion_flags(parser: argparse.ArgumentParser) -> argparse._ArgumentGroup:
     diffusion = parser.add_argument_group("diffusion runs (default: the run's training settings)")
-    diffusion.add_argument("--sampler", choices=tuple(SAMPLERS),
-                           help="DDIM, ancestral DDPM, DPM-Solver++(2M) or its SDE variant")
-    diffusion.add_argument("--sampling-steps", type=int, help="steps, a subsequence of the T timesteps")
-    diffusion.add_argument("--timestep-spacing", choices=SPACINGS,
-                           help="the steps' timesteps evenly spread in t, denser at low noise (quadratic) or "
-                           "evenly spread in log-SNR (logsnr, for the DPM-Solver++ samplers)")
-    diffusion.add_argument("--eta", type=float, help="DDIM noise: 0 deterministic, 1 DDPM-like (ddim only)")
-    diffusion.add_argument("--clip-x0", action=argparse.BooleanOptionalAction,
-                           help="clip the predicted x_0 to [-1, 1] at every step")
-    diffusion.add_argument("--guidance", type=float, help="classifier-free guidance weight w (0: conditional)")
-    diffusion.add_argument("--guidance-sigma-min", type=float, metavar="SIGMA",
-                           help="guide only steps whose noise level sqrt((1 - abar_t) / abar_t) is above SIGMA")
-    diffusion.add_argument("--guidance-sigma-max", type=float, metavar="SIGMA",
-                           help="and at most SIGMA (inf: no limit; Kynkäänniemi et al. 2024 guide in (0.28, 5.42])")
+    add_flags(diffusion)
     return diffusion
 
 
@@ -49,9 +35,7 @@ def load_configured_generator(args: argparse.Namespace, extra_flags: tuple[str, 
     generator = load_generator(args.run)
     given = [name for name in DIFFUSION_FLAGS + extra_flags if getattr(args, name) is not None]
     if isinstance(generator, DiffusionSampler):
-        generator.configure(sampler=args.sampler, steps=args.sampling_steps, eta=args.eta, clip_x0=args.clip_x0,
-                            guidance=args.guidance, spacing=args.timestep_spacing,
-                            guidance_sigma_min=args.guidance_sigma_min, guidance_sigma_max=args.guidance_sigma_max)
+        generator.configure(**given_settings(args))
     elif given:
         raise ValueError(f"{args.run} is not a diffusion run: --{given[0].replace('_', '-')} does not apply")
     return generator

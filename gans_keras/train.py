@@ -15,6 +15,7 @@ from pathlib import Path
 from gans_keras.config import CHOICES, FIELDS, TrainConfig, make_config, read_overrides
 from gans_keras.data import DATASET_CHOICES
 from gans_keras.models.registry import MODELS
+from gans_keras.samplers.options import HELP as SAMPLING_HELP
 from gans_keras.training import train
 
 # Flags that may differ from the saved config when resuming a run.
@@ -57,17 +58,6 @@ HELP = {
     "min_snr_gamma": "diffusion: Min-SNR-gamma loss weighting, each image's error weighted by min(SNR_t, gamma) "
     "relative to L_simple (Hang et al. 2023 use 5; 0: off)",
     "label_dropout": "diffusion: probability of training without the label (for classifier-free guidance)",
-    "sampler": "diffusion: ddim, ddpm, dpmpp_2m (DPM-Solver++(2M), Lu et al. 2022) or dpmpp_2m_sde (its SDE "
-    "variant), for sample grids, --eval-every and the run's default sampler",
-    "sampling_steps": "diffusion: sampling steps (a subsequence of the T timesteps)",
-    "timestep_spacing": "diffusion: the sampling steps' timesteps evenly spread (linear), denser at low noise "
-    "(quadratic) or evenly spread in log-SNR (logsnr, DPM-Solver's choice)",
-    "eta": "diffusion: DDIM noise (0: deterministic, 1: DDPM-like); ddim only",
-    "clip_x0": "diffusion: clip the predicted x_0 to [-1, 1] at every sampling step",
-    "guidance": "diffusion: classifier-free guidance weight w (0: plain conditional)",
-    "guidance_sigma_min": "diffusion: guide only steps whose noise level sqrt((1 - abar_t) / abar_t) is above this "
-    "(Kynkäänniemi et al. 2024 use 0.28)",
-    "guidance_sigma_max": "diffusion: and at most this (Kynkäänniemi et al. 2024 use 5.42)",
     "precision": "float32, mixed_float16 (GPUs; with dynamic loss scaling) or mixed_bfloat16, for every model",
     "batch_size": "images per discriminator update (each step uses n_critic batches)",
     "lr_g": "generator learning rate (Adam); the diffusion network's",
@@ -90,6 +80,8 @@ HELP = {
     "eval_backbone": "features for --eval-every: auto (the dataset's shipped classifier, else inception), "
     "inception, keras-inception, classifier:NAME or classifier:PATH",
     "eval_samples": "generated and real images compared at each evaluation",
+    # The sampling settings' help is declared with them, once for every CLI.
+    **{name: f"diffusion: {text}" for name, text in SAMPLING_HELP.items()},
 }
 GROUPS = {
     "data": ("model", "dataset", "image_size", "channels"),

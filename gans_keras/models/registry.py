@@ -8,10 +8,10 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 import keras
-import numpy as np
 
 from gans_keras.config import TrainConfig
 from gans_keras.presets import PRESETS, Preset, get_preset
+from gans_keras.samplers.options import SamplingOptions
 
 if TYPE_CHECKING:
     from gans_keras.models.diffusion import Diffusion
@@ -167,10 +167,8 @@ def build_diffusion(config: TrainConfig, image_size: int, channels: int) -> Diff
 
 
 def sampler_options(config: TrainConfig) -> dict:
-    sigma_max = np.inf if config.guidance_sigma_max is None else config.guidance_sigma_max
-    return dict(sampler=config.sampler, steps=config.sampling_steps, eta=config.eta, clip_x0=config.clip_x0,
-                guidance=config.guidance, spacing=config.timestep_spacing,
-                guidance_sigma_min=config.guidance_sigma_min, guidance_sigma_max=sigma_max, seed=config.seed)
+    """DiffusionSampler's keywords for the run's sampling settings and seed."""
+    return {**SamplingOptions.from_config(config).sampler_settings(), "seed": config.seed}
 
 
 BUILDERS = {"gan": build_gan, "diffusion": build_diffusion}
