@@ -35,7 +35,7 @@ sys.path.insert(0, str(ROOT))
 
 from sampler_specs import command_line, machine, parse_samplers, timed_samples  # noqa: E402
 
-from gans_keras.config import make_config, read_overrides  # noqa: E402
+from gans_keras.config import check_applicable, make_config, read_overrides  # noqa: E402
 from gans_keras.evaluation import evaluate_images  # noqa: E402
 from gans_keras.io import write_json  # noqa: E402
 from gans_keras.sampling import load_generator, sample, write_samples  # noqa: E402
@@ -88,6 +88,8 @@ def main() -> int:
 
     base = args.continue_from / "config.json" if args.continue_from else args.config
     config = make_config(read_overrides(base), dict(args.set))
+    if not args.continue_from:  # a run's own config.json holds every setting
+        check_applicable({**read_overrides(base), **dict(args.set)}, config.model)
     stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
     out = args.out or ROOT / "runs" / f"bench-{args.name}-{stamp}"
     minutes_before = 0.0

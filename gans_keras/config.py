@@ -9,8 +9,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from gans_keras.choices import check_choice
-from gans_keras.presets import get_preset
+from gans_keras.presets import PRESETS, get_preset
 from gans_keras.samplers import SAMPLERS, SPACINGS
+from gans_keras.samplers.options import CONFIG_NAMES as SAMPLING_CONFIG_NAMES
 
 # Settings with a fixed set of values. Kept free of TensorFlow, so that the config can be checked
 # without importing it; schedules.py takes its choices from this table, the samplers give theirs.
@@ -136,6 +137,33 @@ class TrainConfig:
 
 
 FIELDS = tuple(field.name for field in dataclasses.fields(TrainConfig))
+
+
+def _models(kind: str | None = None, conditional: bool | None = None) -> tuple[str, ...]:
+    return tuple(name for name, preset in PRESETS.items()
+                 if kind in (None, preset.kind) and conditional in (None, preset.conditional))
+
+
+# The models each setting applies to, where that is not every model: a setting a user gives for
+# another model is refused (train.py, gan_budget.py), not silently ignored.
+APPLIES_TO = {
+    **dict.fromkeys(("latent_dim", "g_width", "d_width", "arch", "kernel_size", "d_norm", "spectral_norm",
+                     "minibatch_std", "init", "loss", "gp", "r1", "r2", "cr", "instance_noise", "n_critic",
+                     "diffaugment", "replay_buffer", "lr_d"), _models("gan")),
+    **dict.fromkeys(("d_conditioning", "aux_classifier"), _models("gan", conditional=True)),
+    "num_classes": _models(conditional=True),
+    **dict.fromkeys(("unet_width", "unet_mults", "unet_res_blocks", "attention_resolution", "dropout", "timesteps",
+                     "noise_schedule", "prediction", "min_snr_gamma", "label_dropout", *SAMPLING_CONFIG_NAMES),
+                    _models("diffusion")),
+}
+
+
+def check_applicable(overrides: dict, model: str) -> None:
+    """Refuses, naming it and the models it is for, a setting given that `model` would ignore."""
+    for key in overrides:
+        if key in APPLIES_TO and model not in APPLIES_TO[key]:
+            raise ValueError(f"{key} (--{key.replace('_', '-')}) does not apply to {model}: it applies to "
+                             f"{', '.join(APPLIES_TO[key])}")
 
 
 def check_keys(overrides: dict, source: str) -> None:

@@ -12,7 +12,7 @@ import sys
 from datetime import datetime
 from pathlib import Path
 
-from gans_keras.config import CHOICES, FIELDS, TrainConfig, make_config, read_overrides
+from gans_keras.config import CHOICES, FIELDS, TrainConfig, check_applicable, make_config, read_overrides
 from gans_keras.data import DATASET_CHOICES
 from gans_keras.models.registry import MODELS
 from gans_keras.samplers.options import HELP as SAMPLING_HELP
@@ -157,6 +157,7 @@ def config_from_args(args: argparse.Namespace) -> tuple[TrainConfig, Path]:
     file_overrides = read_overrides(args.config) if args.config else {}
     if not args.resume:
         config = make_config(file_overrides, flags)
+        check_applicable({**file_overrides, **flags}, config.model)
         stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
         return config, args.out or Path("runs") / f"{config.model}-{config.dataset.replace(':', '_')}-{stamp}"
     if args.out is None:

@@ -47,3 +47,20 @@ def test_config_file_errors(tmp_path):
     (tmp_path / "bad.json").write_text("{steps: 3")
     with pytest.raises(ValueError, match="not valid JSON"):
         read_overrides(tmp_path / "bad.json")
+
+
+def test_settings_of_other_models_are_refused_with_the_models_they_apply_to():
+    from gans_keras.config import APPLIES_TO, FIELDS, check_applicable
+    from gans_keras.presets import PRESETS
+
+    assert set(APPLIES_TO) <= set(FIELDS) and all(set(models) <= set(PRESETS) for models in APPLIES_TO.values())
+    with pytest.raises(ValueError, match=r"^gp \(--gp\) does not apply to diffusion: it applies to dcgan, cgan, sngan, "
+                                         r"wgan$"):
+        check_applicable({"gp": 10.0}, "diffusion")
+    with pytest.raises(ValueError, match="sampler .* does not apply to wgan: it applies to diffusion"):
+        check_applicable({"steps": 5, "sampler": "ddpm"}, "wgan")
+    with pytest.raises(ValueError, match="num_classes .* does not apply to dcgan: it applies to cgan, diffusion"):
+        check_applicable({"num_classes": 10}, "dcgan")
+    for model in PRESETS:  # the settings every model takes
+        check_applicable({"steps": 5, "batch_size": 8, "precision": "mixed_bfloat16", "optimizer": "adamw"}, model)
+    check_applicable({"num_classes": 10, "aux_classifier": True}, "cgan")

@@ -97,6 +97,15 @@ def test_resume_refuses_changed_settings(trained_run, capsys):
     assert "--lr-d 0.1 (run has 0.0001)" in capsys.readouterr().err
 
 
+def test_refuses_settings_another_model_would_ignore(tmp_path, capsys):
+    (tmp_path / "overrides.json").write_text(json.dumps({"model": "diffusion", "replay_buffer": 64}))
+    assert main(["--config", str(tmp_path / "overrides.json"), "--out", str(tmp_path / "run")]) == 2
+    assert "replay_buffer (--replay-buffer) does not apply to diffusion" in capsys.readouterr().err
+    assert main(["--model", "wgan", "--guidance", "1", "--out", str(tmp_path / "run")]) == 2
+    assert "guidance (--guidance) does not apply to wgan: it applies to diffusion" in capsys.readouterr().err
+    assert not (tmp_path / "run").exists()
+
+
 def test_resume_without_checkpoint(tmp_path, capsys):
     assert main(["--resume", "--out", str(tmp_path)]) == 2
     assert "cannot resume" in capsys.readouterr().err
