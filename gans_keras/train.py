@@ -14,7 +14,7 @@ from pathlib import Path
 
 from gans_keras.config import CHOICES, FIELDS, TrainConfig, check_applicable, make_config, read_overrides
 from gans_keras.data import DATASET_CHOICES
-from gans_keras.models.registry import MODELS
+from gans_keras.presets import PRESETS
 from gans_keras.samplers.options import HELP as SAMPLING_HELP
 from gans_keras.training import train
 
@@ -22,7 +22,7 @@ from gans_keras.training import train
 RESUMABLE_CHANGES = ("steps", "max_minutes")
 
 HELP = {
-    "model": "model to train: " + "; ".join(f"{name}: {spec.description}" for name, spec in MODELS.items()),
+    "model": "model to train: " + "; ".join(f"{name}: {preset.description}" for name, preset in PRESETS.items()),
     "dataset": f"training data: one of {', '.join(DATASET_CHOICES)}",
     "image_size": "resize images to this square size",
     "channels": "1 (grayscale) or 3 (RGB)",

@@ -17,7 +17,8 @@ from gans_keras.config import TrainConfig
 from gans_keras.data import load_dataset, num_classes
 from gans_keras.io import atomic_path, write_json
 from gans_keras.metrics.callback import EvaluationCallback, default_backbone
-from gans_keras.models.registry import get_model, get_spec
+from gans_keras.models.registry import get_model
+from gans_keras.presets import get_preset
 
 GRID_SIZE = 100  # samples in each grid: 10 x 10
 
@@ -46,7 +47,7 @@ def train(config: TrainConfig, out: str | Path, resume: bool = False, verbose: b
         channels=config.channels,
         seed=config.seed,
     )
-    if get_spec(config.model).conditional and config.num_classes is None:
+    if get_preset(config.model).conditional and config.num_classes is None:
         config = dataclasses.replace(config, num_classes=num_classes(config.dataset))
     _, height, width, channels = dataset.element_spec[0].shape
     if height is None or height != width:
@@ -59,7 +60,7 @@ def train(config: TrainConfig, out: str | Path, resume: bool = False, verbose: b
     write_json(out / "config.json", config.to_dict())
 
     grid_labels = None
-    if config.num_classes and get_spec(config.model).conditional:
+    if config.num_classes and get_preset(config.model).conditional:
         # One row per class (the first 10 classes), 10 samples each.
         grid_labels = np.repeat(np.arange(min(config.num_classes, 10)), 10).astype("int32")
     grid_size = GRID_SIZE if grid_labels is None else len(grid_labels)

@@ -3,41 +3,17 @@
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Callable
-from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 import keras
 
 from gans_keras.config import TrainConfig
-from gans_keras.presets import PRESETS, Preset, get_preset
+from gans_keras.presets import get_preset
 from gans_keras.samplers.options import SamplingOptions
 
 if TYPE_CHECKING:
     from gans_keras.models.diffusion import Diffusion
     from gans_keras.models.gan import GAN
-
-
-@dataclass(frozen=True)
-class ModelSpec:
-    build: Callable[[TrainConfig, int, int], keras.Model]
-    preset: Preset
-
-    @property
-    def kind(self) -> str:
-        return self.preset.kind
-
-    @property
-    def description(self) -> str:
-        return self.preset.description
-
-    @property
-    def defaults(self) -> dict:
-        return self.preset.defaults
-
-    @property
-    def conditional(self) -> bool:
-        return self.preset.conditional
 
 
 def build_gan(config: TrainConfig, image_size: int, channels: int) -> GAN:
@@ -49,8 +25,9 @@ def build_gan(config: TrainConfig, image_size: int, channels: int) -> GAN:
     from gans_keras.models.gan import GAN
     from gans_keras.networks import dcgan, resnet
 
-    num_classes = config.num_classes if get_spec(config.model).conditional else None
-    if get_spec(config.model).conditional and num_classes is None:
+    conditional = get_preset(config.model).conditional
+    num_classes = config.num_classes if conditional else None
+    if conditional and num_classes is None:
         raise ValueError(f"{config.model} is conditional: set num_classes")
     if config.aux_classifier and num_classes is None:
         raise ValueError("--aux-classifier needs a conditional model, e.g. --model cgan")
@@ -171,15 +148,10 @@ def sampler_options(config: TrainConfig) -> dict:
     return {**SamplingOptions.from_config(config).sampler_settings(), "seed": config.seed}
 
 
+# Each model kind's builder (gans_keras.presets.KINDS): `--model NAME` builds with its preset's kind.
 BUILDERS = {"gan": build_gan, "diffusion": build_diffusion}
-MODELS = {name: ModelSpec(build=BUILDERS[preset.kind], preset=preset) for name, preset in PRESETS.items()}
-
-
-def get_spec(name: str) -> ModelSpec:
-    get_preset(name)  # the unknown-model error
-    return MODELS[name]
 
 
 def get_model(config: TrainConfig, image_size: int, channels: int) -> keras.Model:
     """Builds and compiles `config.model` for images of the given size and channels."""
-    return get_spec(config.model).build(config, image_size, channels)
+    return BUILDERS[get_preset(config.model).kind](config, image_size, channels)
