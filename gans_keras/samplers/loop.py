@@ -75,7 +75,6 @@ class DiffusionSampler:
         self.schedule = schedule
         self.prediction = prediction
         self.num_classes = num_classes
-        self.sampler, self.steps, self.spacing, self.eta = sampler, steps, spacing, eta
         self.configure(sampler=sampler, steps=steps, eta=eta, clip_x0=clip_x0, guidance=guidance, spacing=spacing,
                        guidance_sigma_min=guidance_sigma_min, guidance_sigma_max=guidance_sigma_max)
         self.seed = seed
@@ -91,10 +90,10 @@ class DiffusionSampler:
             eta = self.eta if eta is None else eta
             if eta < 0:
                 raise ValueError(f"eta must be >= 0, got {eta}")
-            if eta and not issubclass(SAMPLERS[name], DDIM):
+            options = {"eta": eta} if issubclass(SAMPLERS[name], DDIM) else {}
+            if eta and not options:
                 raise ValueError(f"eta applies to the ddim sampler only, not to {name} (got eta {eta})")
-            method = SAMPLERS[name](self.schedule.alpha_bars, eta=eta) if eta else SAMPLERS[name](
-                self.schedule.alpha_bars)
+            method = SAMPLERS[name](self.schedule.alpha_bars, **options)
             steps = self.steps if steps is None else steps
             spacing = self.spacing if spacing is None else spacing
             method.set_timesteps(steps, spacing)
