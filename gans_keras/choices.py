@@ -8,4 +8,4 @@ from collections.abc import Collection
 def check_choice(name: str, value, choices: Collection) -> None:
     """Raises a ValueError naming the setting and its choices unless `value` is one of them."""
     if value not in choices:
-        raise ValueError(f"{name} must be one of {', '.join(choices)}, got {value!r}")
+        raise ValueError(f"{name} must be one of {', '.join(map(str, choices))}, got {value!r}")

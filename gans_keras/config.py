@@ -1,5 +1,12 @@
 """Training configuration: one dataclass of defaults, overridden by a model's preset, a JSON
-file and command-line flags, in that order. Unknown keys raise."""
+file and command-line flags, in that order. Unknown keys raise.
+
+Every setting is declared once, in its section, beside its help text, its fixed choices and
+the models it applies to: `python -m gans_keras.train --help`, its argument groups, the JSON
+loader's checks and the README's flag table (`python -m gans_keras.config`) all read that
+declaration. The object stays flat (`config.loss`, not `config.gan.loss`): a setting's name is
+the same as its flag, its JSON key and its `--set` key, and the `config.json` of every run ever
+written loads as it is."""
 
 from __future__ import annotations
 
@@ -10,96 +17,180 @@ from pathlib import Path
 
 from gans_keras.choices import check_choice
 from gans_keras.presets import PRESETS, get_preset
-from gans_keras.samplers import SAMPLERS, SPACINGS
-from gans_keras.samplers.options import CONFIG_NAMES as SAMPLING_CONFIG_NAMES
+from gans_keras.samplers.options import FIELDS as SAMPLING_FIELDS
 
-# Settings with a fixed set of values. Kept free of TensorFlow, so that the config can be checked
-# without importing it; schedules.py takes its choices from this table, the samplers give theirs.
-CHOICES = {
-    "arch": ("dcgan", "resnet"),
-    "noise_schedule": ("linear", "cosine"),
-    "prediction": ("eps", "v"),
-    "sampler": tuple(SAMPLERS),
-    "timestep_spacing": SPACINGS,
-    "precision": ("float32", "mixed_float16", "mixed_bfloat16"),
-    "optimizer": ("adam", "adamw"),
-}
+
+def _models(kind: str | None = None, conditional: bool | None = None) -> tuple[str, ...]:
+    return tuple(name for name, preset in PRESETS.items()
+                 if kind in (None, preset.kind) and conditional in (None, preset.conditional))
+
+
+# Which models a setting applies to; a setting given for another model is refused.
+EVERY_MODEL = _models()
+GANS = _models("gan")
+CONDITIONAL_GANS = _models("gan", conditional=True)
+CONDITIONAL_MODELS = _models(conditional=True)
+DIFFUSION_MODELS = _models("diffusion")
+
+
+@dataclass(frozen=True)
+class Section:
+    """One group of settings: its name in --help and the README, and a line on what it holds."""
+
+    name: str
+    title: str
+
+    def setting(self, default, help: str, *, applies_to: tuple[str, ...] = EVERY_MODEL, choices=None,
+                none_means: str | None = None, parse=None, aliases: tuple[str, ...] = ()) -> dataclasses.Field:
+        """A field of TrainConfig. `none_means` says what a None default stands for; `parse` reads
+        the flag's text where the field's type does not; `aliases` are extra flag spellings."""
+        return dataclasses.field(default=default, metadata=dict(
+            section=self, help=help, applies_to=applies_to, choices=choices, none_means=none_means, parse=parse,
+            aliases=aliases))
+
+    def sampling_setting(self, config_name: str) -> dataclasses.Field:
+        """A field whose default, help and choices SamplingOptions declares (the sample and evaluate
+        CLIs and the benchmarks read them there too)."""
+        (option,) = (option for option in SAMPLING_FIELDS if option.metadata["config"] == config_name)
+        return self.setting(option.default, option.metadata["help"], applies_to=DIFFUSION_MODELS,
+                            choices=option.metadata["flag"].get("choices"),
+                            none_means="no upper limit" if option.default is None else None)
+
+
+DATA = Section("data", "what to train on")
+NETWORKS = Section("networks", "the GAN's generator and discriminator")
+GAN_OBJECTIVE = Section("gan objective", "the GAN's loss, penalties and discriminator schedule")
+DIFFUSION = Section("diffusion", "the diffusion model's UNet, noise schedule and loss")
+SAMPLING = Section("sampling", "how a diffusion model samples its grids, evaluations and gans_keras.sample")
+OPTIMISATION = Section("optimisation", "optimisers, precision, length and seed of training")
+OUTPUTS = Section("outputs", "what the run directory gets, and how often")
+EVALUATION = Section("evaluation", "FID and KID while training")
+
+
+def _none_or_text(value: str) -> str | None:
+    return None if value.lower() == "none" else value
 
 
 @dataclass
 class TrainConfig:
-    # What to train on.
-    model: str = "wgan"
-    dataset: str = "fashion_mnist"
-    image_size: int | None = None  # None: the dataset's native size
-    channels: int | None = None  # None: the dataset's own
-    # Networks.
-    latent_dim: int = 128
-    g_width: int = 64
-    d_width: int = 64
-    arch: str = "dcgan"  # dcgan or resnet
-    kernel_size: int | None = None  # None: the architecture's own (dcgan 4, resnet 3)
-    d_norm: str | None = None  # None or "layer"
-    spectral_norm: bool = False  # on every discriminator layer
-    minibatch_std: bool = False
-    init: str = "glorot"  # glorot, normal (N(0, 0.02)) or orthogonal
-    d_conditioning: str = "projection"  # conditional models: projection or channel
-    num_classes: int | None = None  # conditional models; None: from the dataset
-    aux_classifier: bool = False  # AC-GAN class head on D (conditional models)
-    # Objective.
-    loss: str = "bce"
-    gp: float = 0.0  # gradient penalty weight (lambda); 0 disables it
-    r1: float = 0.0  # R1 gamma; 0 disables it
-    r2: float = 0.0  # R2 gamma (R1 on fakes); 0 disables it
-    cr: float = 0.0  # balanced consistency regularisation weight; 0 disables it
-    instance_noise: float = 0.0  # initial std, decaying linearly to 0 at `steps`
-    n_critic: int = 1
-    diffaugment: str = ""  # DiffAugment policy, e.g. "color,translation,cutout"
-    replay_buffer: int = 0  # past fakes kept for D; 0: off
-    # Diffusion (--model diffusion).
-    unet_width: int = 32
-    unet_mults: str = "1,2,2"  # channel multiplier of each UNet level, comma-separated
-    unet_res_blocks: int = 1
-    attention_resolution: int = 8  # self-attention on feature maps this size and smaller; 0: none
-    dropout: float = 0.1
-    timesteps: int = 1000
-    noise_schedule: str = "linear"  # linear or cosine
-    prediction: str = "eps"  # eps or v
-    min_snr_gamma: float = 0.0  # Min-SNR-gamma loss weighting (Hang et al. 2023); 0: plain L_simple
-    label_dropout: float = 0.1  # classifier-free guidance training
-    sampler: str = "ddim"  # one of gans_keras.samplers.SAMPLERS: grids, evaluation and gans_keras.sample
-    sampling_steps: int = 50
-    timestep_spacing: str = "linear"  # linear, quadratic or logsnr: which of the T timesteps the sampler visits
-    eta: float = 0.0
-    clip_x0: bool = True
-    guidance: float = 0.0
-    guidance_sigma_min: float = 0.0  # guidance only where sigma_t lies in (min, max] (Kynkäänniemi et al. 2024)
-    guidance_sigma_max: float | None = None  # None: no upper limit
-    precision: str = "float32"  # float32, mixed_float16 or mixed_bfloat16
-    # Optimisation.
-    batch_size: int = 64
-    lr_g: float = 2e-4
-    lr_d: float = 2e-4
-    beta_1: float = 0.5
-    beta_2: float = 0.999
-    optimizer: str = "adam"  # adam or adamw
-    weight_decay: float = 0.004  # AdamW's decoupled weight decay (Keras' default)
-    clip_grad_norm: float | None = None  # global gradient-norm clipping of both networks
-    ema_decay: float = 0.0  # EMA of the generator's weights for sampling; 0: off
-    steps: int = 10_000  # generator updates
-    max_minutes: float | None = None
-    seed: int = 0
-    # Outputs.
-    sample_every: int = 500
-    checkpoint_every: int = 1000
-    keep_checkpoints: int = 3
-    log_every: int = 10  # TensorBoard scalars every this many steps
-    # Evaluation during training.
-    eval_every: int = 0  # 0: off
-    eval_backbone: str = "auto"  # "auto": the dataset's shipped classifier, else inception
-    eval_samples: int = 2000
+    model: str = DATA.setting("wgan", "model to train: " + "; ".join(
+        f"{name}: {preset.description}" for name, preset in PRESETS.items()))
+    dataset: str = DATA.setting("fashion_mnist", "training data: fashion_mnist, mnist, cifar10, digits, tfds:NAME "
+                                "(TensorFlow Datasets) or folder:PATH (a folder of images, one subfolder per class)")
+    image_size: int | None = DATA.setting(None, "resize the images (antialiased) to this square size, 8 to 256",
+                                          none_means="the dataset's own")
+    channels: int | None = DATA.setting(None, "1 (grayscale) or 3 (RGB)", none_means="the dataset's own")
+    num_classes: int | None = DATA.setting(None, "number of classes of a conditional model",
+                                           applies_to=CONDITIONAL_MODELS, none_means="the dataset's")
+
+    latent_dim: int = NETWORKS.setting(128, "size of the generator's latent vector z", applies_to=GANS)
+    g_width: int = NETWORKS.setting(64, "channels of the generator's last hidden layer (doubled at each lower "
+                                    "resolution)", applies_to=GANS)
+    d_width: int = NETWORKS.setting(64, "channels of the discriminator's first layer (doubled at each lower "
+                                    "resolution)", applies_to=GANS)
+    arch: str = NETWORKS.setting("dcgan", "network family: dcgan (strided convolutions) or resnet (the SN-GAN "
+                                 "paper's residual blocks)", applies_to=GANS, choices=("dcgan", "resnet"))
+    kernel_size: int | None = NETWORKS.setting(None, "convolution kernel size", applies_to=GANS,
+                                               none_means="4 for dcgan, 3 for resnet, whose blocks need 3")
+    d_norm: str | None = NETWORKS.setting(None, "normalisation in the discriminator: none or layer (BatchNorm "
+                                          "would break the gradient penalty)", applies_to=GANS,
+                                          choices=(None, "layer"), none_means="none", parse=_none_or_text)
+    spectral_norm: bool = NETWORKS.setting(False, "spectral normalisation on every discriminator layer "
+                                           "(keras.layers.SpectralNormalization)", applies_to=GANS)
+    minibatch_std: bool = NETWORKS.setting(False, "minibatch standard-deviation channel before the "
+                                           "discriminator's last convolution", applies_to=GANS)
+    init: str = NETWORKS.setting("glorot", "kernel initializer of both networks: glorot, normal (N(0, 0.02)) or "
+                                 "orthogonal", applies_to=GANS, choices=("glorot", "normal", "orthogonal"))
+    d_conditioning: str = NETWORKS.setting("projection", "how labels enter the discriminator: projection "
+                                           "(Miyato & Koyama 2018) or an extra channel", applies_to=CONDITIONAL_GANS,
+                                           choices=("projection", "channel"))
+    aux_classifier: bool = NETWORKS.setting(False, "AC-GAN: the discriminator also predicts the class; its "
+                                            "cross-entropy is added to both losses", applies_to=CONDITIONAL_GANS)
+
+    loss: str = GAN_OBJECTIVE.setting("bce", "bce (non-saturating), wasserstein, hinge, lsgan or rpgan (relativistic "
+                                      "pairing, Sun et al. 2020, R3GAN's: softplus(-(D(real) - D(fake))) for D, the "
+                                      "mirror for G; a conditional model pairs each real image with a fake of its "
+                                      "class)", applies_to=GANS,
+                                      choices=("bce", "wasserstein", "hinge", "lsgan", "rpgan"))
+    gp: float = GAN_OBJECTIVE.setting(0.0, "gradient penalty weight lambda, on interpolates uniform in [0, 1] "
+                                      "(0: off)", applies_to=GANS)
+    r1: float = GAN_OBJECTIVE.setting(0.0, "R1 penalty gamma on real images (0: off)", applies_to=GANS)
+    r2: float = GAN_OBJECTIVE.setting(0.0, "R2 penalty gamma on fake images (0: off); R3GAN pairs it with --r1 and "
+                                      "--loss rpgan", applies_to=GANS)
+    cr: float = GAN_OBJECTIVE.setting(0.0, "balanced consistency regularisation weight, real and fake, under "
+                                      "translation (0: off)", applies_to=GANS)
+    instance_noise: float = GAN_OBJECTIVE.setting(0.0, "std of Gaussian noise on the discriminator's inputs, "
+                                                  "decaying linearly to 0 at --steps (0: off)", applies_to=GANS)
+    n_critic: int = GAN_OBJECTIVE.setting(1, "discriminator updates per generator update, each on its own batch "
+                                          "(alias --n-dis)", applies_to=GANS, aliases=("--n-dis",))
+    diffaugment: str = GAN_OBJECTIVE.setting("", "DiffAugment policy on real and fake images, e.g. "
+                                             "color,translation,cutout ('': off)", applies_to=GANS)
+    replay_buffer: int = GAN_OBJECTIVE.setting(0, "keep this many past fakes; half of each discriminator fake batch "
+                                               "comes from them (0: off)", applies_to=GANS)
+
+    unet_width: int = DIFFUSION.setting(32, "channels of the UNet's first level", applies_to=DIFFUSION_MODELS)
+    unet_mults: str = DIFFUSION.setting("1,2,2", "channel multiplier of each UNet level, e.g. 1,2,2 (28x28 allows "
+                                        "3 levels)", applies_to=DIFFUSION_MODELS)
+    unet_res_blocks: int = DIFFUSION.setting(1, "residual blocks per UNet level", applies_to=DIFFUSION_MODELS)
+    attention_resolution: int = DIFFUSION.setting(8, "self-attention on feature maps of this size and smaller "
+                                                  "(0: none)", applies_to=DIFFUSION_MODELS)
+    dropout: float = DIFFUSION.setting(0.1, "dropout in the UNet's residual blocks", applies_to=DIFFUSION_MODELS)
+    timesteps: int = DIFFUSION.setting(1000, "number of noise levels T", applies_to=DIFFUSION_MODELS)
+    noise_schedule: str = DIFFUSION.setting("linear", "linear (Ho et al. 2020) or cosine (Nichol & Dhariwal 2021)",
+                                            applies_to=DIFFUSION_MODELS, choices=("linear", "cosine"))
+    prediction: str = DIFFUSION.setting("eps", "the network predicts eps (the noise, L_simple) or v",
+                                        applies_to=DIFFUSION_MODELS, choices=("eps", "v"))
+    min_snr_gamma: float = DIFFUSION.setting(0.0, "Min-SNR-gamma loss weighting: each image's error weighted by "
+                                             "min(SNR_t, gamma) relative to L_simple (Hang et al. 2023 use 5; 0: "
+                                             "off)", applies_to=DIFFUSION_MODELS)
+    label_dropout: float = DIFFUSION.setting(0.1, "probability of training without the label (for classifier-free "
+                                             "guidance)", applies_to=DIFFUSION_MODELS)
+
+    sampler: str = SAMPLING.sampling_setting("sampler")
+    sampling_steps: int = SAMPLING.sampling_setting("sampling_steps")
+    timestep_spacing: str = SAMPLING.sampling_setting("timestep_spacing")
+    eta: float = SAMPLING.sampling_setting("eta")
+    clip_x0: bool = SAMPLING.sampling_setting("clip_x0")
+    guidance: float = SAMPLING.sampling_setting("guidance")
+    guidance_sigma_min: float = SAMPLING.sampling_setting("guidance_sigma_min")
+    guidance_sigma_max: float | None = SAMPLING.sampling_setting("guidance_sigma_max")
+
+    batch_size: int = OPTIMISATION.setting(64, "images per batch: per discriminator update for a GAN (a step "
+                                           "takes n_critic batches), per update for diffusion")
+    lr_g: float = OPTIMISATION.setting(2e-4, "learning rate of the generator (a GAN's) or of the diffusion network")
+    lr_d: float = OPTIMISATION.setting(2e-4, "learning rate of the discriminator", applies_to=GANS)
+    beta_1: float = OPTIMISATION.setting(0.5, "Adam's beta_1, for every optimiser")
+    beta_2: float = OPTIMISATION.setting(0.999, "Adam's beta_2, for every optimiser")
+    optimizer: str = OPTIMISATION.setting("adam", "adam or adamw (decoupled weight decay)", choices=("adam", "adamw"))
+    weight_decay: float = OPTIMISATION.setting(0.004, "AdamW's decoupled weight decay (Keras' default)")
+    clip_grad_norm: float | None = OPTIMISATION.setting(None, "clip each network's global gradient norm to this",
+                                                        none_means="no clipping")
+    ema_decay: float = OPTIMISATION.setting(0.0, "exponential moving average of the generator's (or diffusion "
+                                            "network's) weights, used for samples and the export (0: off)")
+    precision: str = OPTIMISATION.setting("float32", "float32, mixed_float16 (with dynamic loss scaling) or "
+                                          "mixed_bfloat16: layers compute in 16 bits; weights, the "
+                                          "discriminator's score, losses and penalties stay float32",
+                                          choices=("float32", "mixed_float16", "mixed_bfloat16"))
+    steps: int = OPTIMISATION.setting(10_000, "train until this many generator (or diffusion network) updates in "
+                                      "total")
+    max_minutes: float | None = OPTIMISATION.setting(None, "stop cleanly after this many minutes of training "
+                                                     "(checkpoint and exports written)", none_means="no time limit")
+    seed: int = OPTIMISATION.setting(0, "seed of Python, NumPy, Keras, the data order and the fixed sample latents")
+
+    sample_every: int = OUTPUTS.setting(500, "write a sample grid every this many steps")
+    checkpoint_every: int = OUTPUTS.setting(1000, "write a checkpoint every this many steps")
+    keep_checkpoints: int = OUTPUTS.setting(3, "number of newest checkpoints kept")
+    log_every: int = OUTPUTS.setting(10, "write TensorBoard scalars every this many steps")
+
+    eval_every: int = EVALUATION.setting(0, "compute FID and KID every this many steps, shown in the progress bar "
+                                         "and TensorBoard (0: off)")
+    eval_backbone: str = EVALUATION.setting("auto", "features for --eval-every: auto (the dataset's shipped "
+                                            "classifier, else inception), inception, keras-inception, "
+                                            "classifier:NAME or classifier:PATH")
+    eval_samples: int = EVALUATION.setting(2000, "generated and real images compared at each evaluation")
 
     def __post_init__(self):
+        get_preset(self.model)
         positive = ("latent_dim", "g_width", "d_width", "n_critic", "batch_size", "unet_width", "unet_res_blocks",
                     "steps", "sample_every", "checkpoint_every", "keep_checkpoints", "log_every", "eval_samples")
         for name in positive:
@@ -107,8 +198,8 @@ class TrainConfig:
                 raise ValueError(f"{name} must be >= 1, got {getattr(self, name)}")
         if self.kernel_size is not None and self.kernel_size < 1:
             raise ValueError(f"kernel_size must be >= 1, got {self.kernel_size}")
-        for name in CHOICES:
-            check_choice(name, getattr(self, name), CHOICES[name])
+        for name, choices in CHOICES.items():
+            check_choice(name, getattr(self, name), choices)
         for name in ("gp", "r1", "r2", "cr", "instance_noise", "weight_decay", "min_snr_gamma", "guidance_sigma_min"):
             if getattr(self, name) < 0:
                 raise ValueError(f"{name} must be >= 0, got {getattr(self, name)}")
@@ -131,31 +222,23 @@ class TrainConfig:
             raise ValueError(f"eval_every must be >= 0, got {self.eval_every}")
         if self.max_minutes is not None and self.max_minutes <= 0:
             raise ValueError(f"max_minutes must be > 0, got {self.max_minutes}")
+        # A setting the model ignores may only hold its default, so that nothing set through the
+        # Python API (make_config, a config file) is silently dropped.
+        changed = {name: value for name, value in self.to_dict().items() if value != DEFAULTS[name]}
+        check_applicable(changed, self.model)
 
     def to_dict(self) -> dict:
         return dataclasses.asdict(self)
 
 
-FIELDS = tuple(field.name for field in dataclasses.fields(TrainConfig))
-
-
-def _models(kind: str | None = None, conditional: bool | None = None) -> tuple[str, ...]:
-    return tuple(name for name, preset in PRESETS.items()
-                 if kind in (None, preset.kind) and conditional in (None, preset.conditional))
-
-
-# The models each setting applies to, where that is not every model: a setting a user gives for
-# another model is refused (train.py, gan_budget.py), not silently ignored.
-APPLIES_TO = {
-    **dict.fromkeys(("latent_dim", "g_width", "d_width", "arch", "kernel_size", "d_norm", "spectral_norm",
-                     "minibatch_std", "init", "loss", "gp", "r1", "r2", "cr", "instance_noise", "n_critic",
-                     "diffaugment", "replay_buffer", "lr_d"), _models("gan")),
-    **dict.fromkeys(("d_conditioning", "aux_classifier"), _models("gan", conditional=True)),
-    "num_classes": _models(conditional=True),
-    **dict.fromkeys(("unet_width", "unet_mults", "unet_res_blocks", "attention_resolution", "dropout", "timesteps",
-                     "noise_schedule", "prediction", "min_snr_gamma", "label_dropout", *SAMPLING_CONFIG_NAMES),
-                    _models("diffusion")),
-}
+SETTINGS = dataclasses.fields(TrainConfig)
+FIELDS = tuple(setting.name for setting in SETTINGS)
+DEFAULTS = {setting.name: setting.default for setting in SETTINGS}
+SECTIONS = tuple(dict.fromkeys(setting.metadata["section"] for setting in SETTINGS))
+# The settings with a fixed set of values (schedules, the diffusion model and the sampling loop
+# check theirs against this table too).
+CHOICES = {setting.name: setting.metadata["choices"] for setting in SETTINGS if setting.metadata["choices"]}
+APPLIES_TO = {setting.name: setting.metadata["applies_to"] for setting in SETTINGS}
 
 
 def check_applicable(overrides: dict, model: str) -> None:
@@ -194,3 +277,31 @@ def make_config(*overrides: dict) -> TrainConfig:
         merged.update(layer)
     model = merged.get("model", TrainConfig.model)
     return TrainConfig(**{**get_preset(model).defaults, **merged})
+
+
+def flag_name(name: str) -> str:
+    return "--" + name.replace("_", "-")
+
+
+def default_text(setting: dataclasses.Field) -> str:
+    return setting.metadata["none_means"] if setting.default is None else repr(setting.default)
+
+
+def applies_text(setting: dataclasses.Field) -> str:
+    models = setting.metadata["applies_to"]
+    return "every model" if models == EVERY_MODEL else ", ".join(models)
+
+
+def flag_table() -> str:
+    """The README's table of every training setting, section by section."""
+    lines = ["| section | flag | default | models | meaning |", "|---|---|---|---|---|"]
+    for setting in SETTINGS:
+        flags = ", ".join(f"`{flag}`" for flag in (flag_name(setting.name), *setting.metadata["aliases"]))
+        meaning = setting.metadata["help"].replace("|", "\\|")
+        lines.append(f"| {setting.metadata['section'].name} | {flags} | {default_text(setting)} | "
+                     f"{applies_text(setting)} | {meaning} |")
+    return "\n".join(lines)
+
+
+if __name__ == "__main__":
+    print(flag_table())

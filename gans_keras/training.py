@@ -42,7 +42,7 @@ def train(config: TrainConfig, out: str | Path, resume: bool = False, verbose: b
     keras.utils.set_random_seed(config.seed)
     dataset = load_dataset(
         config.dataset,
-        batch_size=config.batch_size * config.n_critic,
+        batch_size=config.batch_size,
         image_size=config.image_size,
         channels=config.channels,
         seed=config.seed,
@@ -68,7 +68,7 @@ def train(config: TrainConfig, out: str | Path, resume: bool = False, verbose: b
     time_limit = TimeLimit(config.max_minutes) if config.max_minutes else None
     monitor = TrainingMonitor(
         config.steps,
-        images_per_step=config.batch_size * config.n_critic,
+        images_per_step=config.batch_size * model.batches_per_step,
         log_dir=out / "logs",
         log_every=config.log_every,
         verbose=verbose,
@@ -95,7 +95,7 @@ def train(config: TrainConfig, out: str | Path, resume: bool = False, verbose: b
         # One batch per step from an endless, seeded stream: skipping the batches used before
         # the checkpoint gives a resumed run the data an unbroken run would have seen.
         model.fit(
-            dataset.skip(start_step),
+            model.step_inputs(dataset).skip(start_step),
             epochs=1,
             steps_per_epoch=config.steps - start_step,
             callbacks=callbacks,
@@ -123,7 +123,7 @@ def train(config: TrainConfig, out: str | Path, resume: bool = False, verbose: b
         "target_steps": config.steps,
         "stopped_by": stopped_by,
         "train_minutes_this_session": round((time.monotonic() - started) / 60.0, 2),
-        # Real images consumed per second (n_critic batches a step), the first step excluded.
+        # Real images consumed per second (a GAN step takes n_critic batches), the first step excluded.
         "images_per_second": monitor.images_per_second and round(monitor.images_per_second, 1),
         "final_logs": {key: round(value, 5) for key, value in monitor.last_logs.items()},
         "sample_grid": str(grid.relative_to(out)),

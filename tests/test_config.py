@@ -37,7 +37,7 @@ def test_bad_values_named():
 @pytest.mark.parametrize("name", sorted(CHOICES))
 def test_settings_with_fixed_values_reject_others(name):
     assert getattr(make_config({}), name) in CHOICES[name]
-    with pytest.raises(ValueError, match=f"{name} must be one of {', '.join(CHOICES[name])}, got 'bogus'"):
+    with pytest.raises(ValueError, match=f"{name} must be one of {', '.join(map(str, CHOICES[name]))}, got 'bogus'"):
         make_config({name: "bogus"})
 
 
@@ -64,3 +64,36 @@ def test_settings_of_other_models_are_refused_with_the_models_they_apply_to():
     for model in PRESETS:  # the settings every model takes
         check_applicable({"steps": 5, "batch_size": 8, "precision": "mixed_bfloat16", "optimizer": "adamw"}, model)
     check_applicable({"num_classes": 10, "aux_classifier": True}, "cgan")
+
+
+def test_every_setting_declares_its_section_help_and_models():
+    from gans_keras.config import SECTIONS, SETTINGS
+    from gans_keras.presets import PRESETS
+
+    assert [section.name for section in SECTIONS] == ["data", "networks", "gan objective", "diffusion", "sampling",
+                                                      "optimisation", "outputs", "evaluation"]
+    for setting in SETTINGS:
+        assert setting.metadata["help"].strip(), setting.name
+        assert setting.metadata["applies_to"] and set(setting.metadata["applies_to"]) <= set(PRESETS), setting.name
+        assert setting.default is not None or setting.metadata["none_means"], f"{setting.name}: what None means"
+
+
+def test_the_python_api_refuses_a_changed_setting_the_model_ignores():
+    with pytest.raises(ValueError, match=r"^gp \(--gp\) does not apply to diffusion: it applies to dcgan, cgan, "
+                                         r"sngan, wgan$"):
+        make_config({"model": "diffusion", "gp": 10.0})
+    with pytest.raises(ValueError, match="^guidance .* does not apply to dcgan"):
+        make_config({"model": "dcgan"}, {"guidance": 1.0})
+    with pytest.raises(ValueError, match="^n_critic .* does not apply to diffusion"):
+        make_config({"model": "diffusion", "n_critic": 5})
+    # An ignored setting at its default is what every saved config.json holds: accepted.
+    assert make_config({"model": "diffusion", "gp": 0.0, "n_critic": 1}).gp == 0.0
+
+
+def test_readme_flag_table_is_the_declared_one():
+    from pathlib import Path
+
+    from gans_keras.config import flag_table
+
+    readme = (Path(__file__).parents[1] / "README.md").read_text()
+    assert flag_table() in readme, "README's flag table is stale: paste `python -m gans_keras.config` into it"

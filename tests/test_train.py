@@ -179,6 +179,13 @@ def test_help_documents_every_flag():
     text = build_parser().format_help()
     for name in FIELDS + ("out", "resume", "config"):
         assert f"--{name.replace('_', '-')}" in text
+    from gans_keras.config import SECTIONS
+    from gans_keras.data import DATASET_CHOICES
+
+    groups = [group.title for group in build_parser()._action_groups]
+    assert groups[-len(SECTIONS):] == [section.name for section in SECTIONS]
+    dataset_help = next(action.help for action in build_parser()._actions if action.dest == "dataset")
+    assert all(choice in dataset_help for choice in DATASET_CHOICES)
 
 
 @pytest.mark.parametrize("argv, message", [

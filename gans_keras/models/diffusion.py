@@ -98,6 +98,13 @@ class Diffusion(keras.Model):
     def call(self, inputs, training=False):
         return self.network(inputs, training=training)
 
+    batches_per_step = 1
+
+    @staticmethod
+    def step_inputs(batches: tf.data.Dataset) -> tf.data.Dataset:
+        """One batch a step, as it comes."""
+        return batches
+
     def train_step(self, data):
         x0, labels, _ = keras.utils.unpack_x_y_sample_weight(data)
         if self.num_classes is not None and labels is None:

@@ -13,9 +13,10 @@ from gans_keras.losses import get_loss
 class GAN(keras.Model):
     """Adversarial training of a generator against a discriminator (critic).
 
-    Each `train_step` takes `n_critic * B` real images: the discriminator is updated
-    `n_critic` times, each on its own B real images and B fresh fakes, then the generator
-    once on B fresh fakes (Algorithm 1 of Gulrajani et al. 2017 for n_critic=5).
+    Each `train_step` takes `n_critic` batches stacked, images (n_critic, B, H, W, C) and
+    labels (n_critic, B) (`step_inputs` groups a dataset of batches so): the discriminator is
+    updated `n_critic` times, each on its own batch of B real images and B fresh fakes, then
+    the generator once on B fresh fakes (Algorithm 1 of Gulrajani et al. 2017 for n_critic=5).
 
     Args:
         generator: z (B, latent_dim) -> images (B, H, W, C) in [-1, 1].
@@ -254,20 +255,29 @@ class GAN(keras.Model):
             self._update_ema(batch_size, labels)
         return {"g_loss": g_loss, **aux_values, "g_grad_norm": _unscaled_norm(grads, self.g_optimizer)}
 
+    @property
+    def batches_per_step(self) -> int:
+        return self.n_critic
+
+    def step_inputs(self, batches: tf.data.Dataset) -> tf.data.Dataset:
+        """A dataset of batches -> one element per step: `n_critic` batches stacked."""
+        return batches.batch(self.n_critic, drop_remainder=True)
+
     def train_step(self, data):
         real, labels = data if isinstance(data, (tuple, list)) else (data, None)
         if self.num_classes is not None and labels is None:
             raise ValueError("a conditional GAN needs (images, labels) batches")
         real = tf.convert_to_tensor(real)
+        if real.shape.rank != 5 or real.shape[0] != self.n_critic:
+            raise ValueError(f"a GAN step takes n_critic={self.n_critic} batches stacked, images "
+                             f"(n_critic, B, H, W, C) (GAN.step_inputs groups a dataset so); got {real.shape}")
         labels = None if labels is None else tf.convert_to_tensor(labels)
-        batch_size = tf.shape(real)[0] // self.n_critic
         for i in range(self.n_critic):
-            part = slice(i * batch_size, (i + 1) * batch_size)
-            part_labels = None if labels is None else labels[part]
-            d_logs = self._discriminator_step(real[part], part_labels)
+            batch_labels = None if labels is None else labels[i]
+            d_logs = self._discriminator_step(real[i], batch_labels)
         # Logged discriminator values are those of its last update in this step, whose real
         # batch the generator step reuses.
-        return {**d_logs, **self._generator_step(real[part], part_labels)}
+        return {**d_logs, **self._generator_step(real[i], batch_labels)}
 
 
 def _unscaled_norm(grads, optimizer) -> tf.Tensor:

@@ -29,8 +29,6 @@ def build_gan(config: TrainConfig, image_size: int, channels: int) -> GAN:
     num_classes = config.num_classes if conditional else None
     if conditional and num_classes is None:
         raise ValueError(f"{config.model} is conditional: set num_classes")
-    if config.aux_classifier and num_classes is None:
-        raise ValueError("--aux-classifier needs a conditional model, e.g. --model cgan")
     networks = {"dcgan": dcgan, "resnet": resnet}[config.arch]
     kernel = {} if config.kernel_size is None else {"kernel_size": config.kernel_size}
     with dtype_policy(config.precision):
@@ -114,8 +112,6 @@ def build_diffusion(config: TrainConfig, image_size: int, channels: int) -> Diff
     from gans_keras.networks.unet import build_unet
     from gans_keras.schedules import NoiseSchedule
 
-    if config.n_critic != 1:
-        raise ValueError(f"n_critic ({config.n_critic}) is a GAN setting: diffusion takes one update a step")
     with dtype_policy(config.precision):
         network = build_unet(
             image_size,

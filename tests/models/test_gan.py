@@ -27,8 +27,8 @@ def _weights(network):
 def test_train_step_updates_critic_n_critic_times_and_generator_once():
     config, model = _tiny(diffaugment="color,translation,cutout")
     d_before, g_before = _weights(model.discriminator), _weights(model.generator)
-    real = np.random.default_rng(0).uniform(-1, 1, (config.batch_size * 5, 16, 16, 1)).astype("float32")
-    logs = model.train_step((real, np.zeros(len(real), "int32")))
+    real = np.random.default_rng(0).uniform(-1, 1, (5, config.batch_size, 16, 16, 1)).astype("float32")
+    logs = model.train_step((real, np.zeros((5, config.batch_size), "int32")))
     assert int(model.d_optimizer.iterations) == 5 and int(model.g_optimizer.iterations) == 1
     assert set(logs) >= {"d_loss", "g_loss", "gp", "d_grad_norm", "g_grad_norm", "d_acc_real", "d_acc_fake"}
     assert 0.0 <= float(logs["d_acc_real"]) <= 1.0
@@ -47,10 +47,10 @@ def test_unknown_model_lists_choices():
         make_config({"model": "vae"})
 
 
-def _one_step(model, config, n=None):
-    n = n or config.batch_size * config.n_critic
-    real = np.random.default_rng(0).uniform(-1, 1, (n, 16, 16, 1)).astype("float32")
-    return model.train_step((real, np.zeros(n, "int32")))
+def _one_step(model, config):
+    shape = (config.n_critic, config.batch_size)
+    real = np.random.default_rng(0).uniform(-1, 1, (*shape, 16, 16, 1)).astype("float32")
+    return model.train_step((real, np.zeros(shape, "int32")))
 
 
 def test_dcgan_preset_uses_normal_init_and_bce():
@@ -133,10 +133,12 @@ def test_conditional_gan_trains_with_labels():
                           "batch_size": 4})
     model = get_model(config, image_size=16, channels=1)
     real = np.random.default_rng(0).uniform(-1, 1, (4, 16, 16, 1)).astype("float32")
-    logs = model.train_step((real, np.arange(4, dtype="int32")))
+    logs = model.train_step((real[None], np.arange(4, dtype="int32")[None]))
     assert all(np.isfinite(float(v)) for v in logs.values())
     with pytest.raises(ValueError, match="needs \\(images, labels\\) batches"):
-        model.train_step(real)
+        model.train_step(real[None])
+    with pytest.raises(ValueError, match=r"takes n_critic=1 batches stacked, .* got \(4, 16, 16, 1\)"):
+        model.train_step((real, np.arange(4, dtype="int32")))
 
 
 def test_conditional_model_needs_num_classes():
@@ -154,14 +156,14 @@ def test_aux_classifier_adds_class_losses():
     config, model = _cgan(aux_classifier=True)
     assert len(model.discriminator.outputs) == 2
     real = np.random.default_rng(0).uniform(-1, 1, (4, 16, 16, 1)).astype("float32")
-    logs = model.train_step((real, np.arange(4, dtype="int32")))
+    logs = model.train_step((real[None], np.arange(4, dtype="int32")[None]))
     # Untrained logits over 4 classes: cross-entropy near log(4) for each of real and fake.
     assert float(logs["d_aux"]) == pytest.approx(2 * np.log(4), rel=0.5)
     assert float(logs["g_aux"]) > 0 and 0.0 <= float(logs["d_class_acc_real"]) <= 1.0
 
 
 def test_aux_classifier_needs_a_conditional_model():
-    with pytest.raises(ValueError, match="needs a conditional model"):
+    with pytest.raises(ValueError, match="aux_classifier .* does not apply to wgan: it applies to cgan"):
         _tiny(aux_classifier=True)
 
 
@@ -183,7 +185,7 @@ def test_replay_buffer_with_labels():
     config, model = _cgan(replay_buffer=8)
     real = np.random.default_rng(0).uniform(-1, 1, (4, 16, 16, 1)).astype("float32")
     for _ in range(2):
-        model.train_step((real, np.array([3, 3, 3, 3], "int32")))
+        model.train_step((real[None], np.array([[3, 3, 3, 3]], "int32")))
     np.testing.assert_array_equal(keras.ops.convert_to_numpy(model.replay_labels), 3)
 
 
@@ -212,7 +214,7 @@ def test_mixed_precision_trains_every_option_and_the_export_samples(precision, t
     labels = rng.integers(0, 10, config.batch_size).astype("int32")
     before = _weights(model.generator)
     for _ in range(3):
-        logs = model.train_step((real, labels))
+        logs = model.train_step((real[None], labels[None]))
     assert all(np.isfinite(float(value)) for value in logs.values()), logs
     assert set(logs) >= {"gp", "r1", "r2", "cr", "d_aux"}
     assert any(not np.allclose(a, b) for a, b in zip(before, _weights(model.generator), strict=True))
