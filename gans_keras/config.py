@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from gans_keras.choices import check_choice
+from gans_keras.flags import flag_name
 from gans_keras.presets import PRESETS, get_preset
 from gans_keras.samplers.options import FIELDS as SAMPLING_FIELDS
 
@@ -245,7 +246,7 @@ def check_applicable(overrides: dict, model: str) -> None:
     """Refuses, naming it and the models it is for, a setting given that `model` would ignore."""
     for key in overrides:
         if key in APPLIES_TO and model not in APPLIES_TO[key]:
-            raise ValueError(f"{key} (--{key.replace('_', '-')}) does not apply to {model}: it applies to "
+            raise ValueError(f"{key} ({flag_name(key)}) does not apply to {model}: it applies to "
                              f"{', '.join(APPLIES_TO[key])}")
 
 
@@ -277,10 +278,6 @@ def make_config(*overrides: dict) -> TrainConfig:
         merged.update(layer)
     model = merged.get("model", TrainConfig.model)
     return TrainConfig(**{**get_preset(model).defaults, **merged})
-
-
-def flag_name(name: str) -> str:
-    return "--" + name.replace("_", "-")
 
 
 def default_text(setting: dataclasses.Field) -> str:

@@ -15,6 +15,7 @@ from pathlib import Path
 import numpy as np
 
 from gans_keras.cli import HelpFormatter
+from gans_keras.flags import flag_name
 from gans_keras.io import write_json
 from gans_keras.samplers.loop import DiffusionSampler, plot_sampling_stats
 from gans_keras.samplers.options import CONFIG_NAMES, add_flags, given_settings
@@ -37,7 +38,7 @@ def load_configured_generator(args: argparse.Namespace, extra_flags: tuple[str, 
     if isinstance(generator, DiffusionSampler):
         generator.configure(**given_settings(args))
     elif given:
-        raise ValueError(f"{args.run} is not a diffusion run: --{given[0].replace('_', '-')} does not apply")
+        raise ValueError(f"{args.run} is not a diffusion run: {flag_name(given[0])} does not apply")
     return generator
 
 

@@ -6,7 +6,6 @@ Every training setting is a flag (`--help`); `gans_keras.training.train` does th
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import json
 import sys
 from datetime import datetime
@@ -21,22 +20,14 @@ from gans_keras.config import (
     applies_text,
     check_applicable,
     default_text,
-    flag_name,
     make_config,
     read_overrides,
 )
+from gans_keras.flags import flag_name, flag_options
 from gans_keras.training import train
 
 # Flags that may differ from the saved config when resuming a run.
 RESUMABLE_CHANGES = ("steps", "max_minutes")
-
-
-def _flag_options(setting: dataclasses.Field) -> dict:
-    if str(setting.type) == "bool":
-        return {"action": argparse.BooleanOptionalAction}
-    text = str(setting.type)
-    kind = setting.metadata["parse"] or (int if "int" in text else float if "float" in text else str)
-    return {"type": kind, "choices": setting.metadata["choices"]}
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -56,7 +47,8 @@ def build_parser() -> argparse.ArgumentParser:
             applies = "" if setting.metadata["applies_to"] == EVERY_MODEL else f"{applies_text(setting)}; "
             help_text = f"{setting.metadata['help']} [{applies}default: {default_text(setting)}, or the model's preset]"
             arguments.add_argument(flag_name(setting.name), *setting.metadata["aliases"], dest=setting.name,
-                                   default=None, help=help_text, **_flag_options(setting))
+                                   default=None, help=help_text, choices=setting.metadata["choices"],
+                                   **flag_options(setting, setting.metadata["parse"]))
     return parser
 
 
@@ -75,7 +67,7 @@ def config_from_args(args: argparse.Namespace) -> tuple[TrainConfig, Path]:
         raise FileNotFoundError(f"cannot resume: {args.out / 'config.json'} does not exist")
     requested = {**file_overrides, **flags}
     conflicts = [
-        f"--{key.replace('_', '-')} {value!r} (run has {saved[key]!r})"
+        f"{flag_name(key)} {value!r} (run has {saved[key]!r})"
         for key, value in requested.items()
         if key not in RESUMABLE_CHANGES and saved.get(key) != value
     ]

@@ -9,6 +9,7 @@ import tensorflow as tf
 
 from gans_keras.choices import check_choice
 from gans_keras.config import CHOICES
+from gans_keras.models.gradients import unscaled_global_norm
 from gans_keras.samplers.loop import DiffusionSampler
 from gans_keras.schedules import NoiseSchedule
 
@@ -134,5 +135,4 @@ class Diffusion(keras.Model):
             decay = tf.minimum(self.ema_decay, (1.0 + updates) / (10.0 + updates))
             for average, weight in zip(self.ema_network.weights, self.network.weights, strict=True):
                 average.assign(decay * average + (1.0 - decay) * tf.cast(weight, average.dtype))
-        grad_norm = tf.linalg.global_norm(grads) / tf.cast(self.optimizer.scale_loss(1.0), tf.float32)
-        return {"loss": loss, "grad_norm": grad_norm}
+        return {"loss": loss, "grad_norm": unscaled_global_norm(grads, self.optimizer)}

@@ -8,6 +8,7 @@ import keras
 import tensorflow as tf
 
 from gans_keras.losses import get_loss
+from gans_keras.models.gradients import unscaled_global_norm
 
 
 class GAN(keras.Model):
@@ -227,7 +228,7 @@ class GAN(keras.Model):
             "d_fake": tf.reduce_mean(fake_out),
             "d_acc_real": tf.reduce_mean(tf.cast(real_out > threshold, tf.float32)),
             "d_acc_fake": tf.reduce_mean(tf.cast(fake_out <= threshold, tf.float32)),
-            "d_grad_norm": _unscaled_norm(grads, self.d_optimizer),
+            "d_grad_norm": unscaled_global_norm(grads, self.d_optimizer),
         }
 
     def _generator_step(self, real, real_labels):
@@ -253,7 +254,7 @@ class GAN(keras.Model):
         self.g_optimizer.apply_gradients(zip(grads, self.generator.trainable_variables, strict=True))
         if self.ema_generator is not None:
             self._update_ema(batch_size, labels)
-        return {"g_loss": g_loss, **aux_values, "g_grad_norm": _unscaled_norm(grads, self.g_optimizer)}
+        return {"g_loss": g_loss, **aux_values, "g_grad_norm": unscaled_global_norm(grads, self.g_optimizer)}
 
     @property
     def batches_per_step(self) -> int:
@@ -278,9 +279,3 @@ class GAN(keras.Model):
         # Logged discriminator values are those of its last update in this step, whose real
         # batch the generator step reuses.
         return {**d_logs, **self._generator_step(real[i], batch_labels)}
-
-
-def _unscaled_norm(grads, optimizer) -> tf.Tensor:
-    """Global norm of the gradients before loss scaling (a LossScaleOptimizer's scale divided out)."""
-    return tf.linalg.global_norm([tf.cast(g, tf.float32) for g in grads]) / tf.cast(optimizer.scale_loss(1.0),
-                                                                                     tf.float32)

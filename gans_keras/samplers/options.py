@@ -9,6 +9,7 @@ import dataclasses
 import math
 from dataclasses import dataclass, field
 
+from gans_keras.flags import flag_name, flag_options
 from gans_keras.samplers import SAMPLERS
 from gans_keras.samplers.timesteps import SPACINGS
 
@@ -57,10 +58,8 @@ def add_flags(group) -> None:
     """One flag per setting, named as in the training config, default None (the run's own)."""
     for option in FIELDS:
         name = option.metadata["config"]
-        kind = {"bool": None, "int": int, "str": str}.get(str(option.type), float)
-        extra = {"action": argparse.BooleanOptionalAction} if kind is None else {"type": kind}
-        group.add_argument("--" + name.replace("_", "-"), dest=name, help=option.metadata["help"],
-                           **extra, **option.metadata["flag"])
+        group.add_argument(flag_name(name), dest=name, help=option.metadata["help"], **flag_options(option),
+                           **option.metadata["flag"])
 
 
 def given_settings(args: argparse.Namespace) -> dict:
