@@ -5,6 +5,8 @@ from __future__ import annotations
 import keras
 import tensorflow as tf
 
+from gans_keras import rng
+
 POLICIES = ("color", "translation", "cutout")
 
 
@@ -66,9 +68,7 @@ class DiffAugment(keras.layers.Layer):
         return images
 
     def _uniform(self, batch, low=0.0, high=1.0):
-        return keras.random.uniform(
-            (batch, 1, 1, 1), low, high, dtype=self.compute_dtype, seed=self.seed_generator
-        )
+        return rng.uniform((batch, 1, 1, 1), self.seed_generator, low, high, dtype=self.compute_dtype)
 
     def _color(self, x):
         batch = tf.shape(x)[0]
@@ -82,8 +82,8 @@ class DiffAugment(keras.layers.Layer):
         batch, height, width = tf.shape(x)[0], x.shape[1], x.shape[2]
         shift_h = int(height * self.translation_ratio + 0.5)
         shift_w = int(width * self.translation_ratio + 0.5)
-        dy = keras.random.randint((batch, 1), -shift_h, shift_h + 1, seed=self.seed_generator)
-        dx = keras.random.randint((batch, 1), -shift_w, shift_w + 1, seed=self.seed_generator)
+        dy = rng.randint((batch, 1), -shift_h, shift_h + 1, self.seed_generator)
+        dx = rng.randint((batch, 1), -shift_w, shift_w + 1, self.seed_generator)
         padded = tf.pad(x, [[0, 0], [shift_h, shift_h], [shift_w, shift_w], [0, 0]])
         rows = tf.range(height)[None, :] + shift_h - dy  # (B, H) rows of `padded` to read
         cols = tf.range(width)[None, :] + shift_w - dx  # (B, W)
@@ -96,8 +96,8 @@ class DiffAugment(keras.layers.Layer):
         size_w = int(width * self.cutout_ratio + 0.5)
         # The square's centre ranges over the whole image, so squares near the border are
         # cut by it, as in the reference implementation.
-        top = keras.random.randint((batch, 1), 0, height + 1 - size_h % 2, seed=self.seed_generator)
-        left = keras.random.randint((batch, 1), 0, width + 1 - size_w % 2, seed=self.seed_generator)
+        top = rng.randint((batch, 1), 0, height + 1 - size_h % 2, self.seed_generator)
+        left = rng.randint((batch, 1), 0, width + 1 - size_w % 2, self.seed_generator)
         top, left = top - size_h // 2, left - size_w // 2
         rows = tf.range(height)[None, :]
         cols = tf.range(width)[None, :]

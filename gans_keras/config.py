@@ -68,6 +68,10 @@ OUTPUTS = Section("outputs", "what the run directory gets, and how often")
 EVALUATION = Section("evaluation", "FID and KID while training")
 
 
+# --jit-compile -> model.compile's jit_compile.
+JIT_COMPILE = {"on": True, "off": False, "auto": "auto"}
+
+
 def _none_or_text(value: str) -> str | None:
     return None if value.lower() == "none" else value
 
@@ -172,6 +176,9 @@ class TrainConfig:
                                           "mixed_bfloat16: layers compute in 16 bits; weights, the "
                                           "discriminator's score, losses and penalties stay float32",
                                           choices=("float32", "mixed_float16", "mixed_bfloat16"))
+    jit_compile: str = OPTIMISATION.setting("auto", "XLA-compile the train step: on, off, or auto (Keras' choice: on "
+                                            "with a GPU, off on a CPU); the random draws are the same either way",
+                                            choices=tuple(JIT_COMPILE))
     steps: int = OPTIMISATION.setting(10_000, "train until this many generator (or diffusion network) updates in "
                                       "total")
     max_minutes: float | None = OPTIMISATION.setting(None, "stop cleanly after this many minutes of training "

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 import keras
 import tensorflow as tf
 
+from gans_keras import rng
 from gans_keras.augment import DiffAugment
 
 
@@ -115,9 +116,7 @@ class GradientPenalty(Penalty):
 
     def __call__(self, discriminate, real, fake, seed_generator) -> tf.Tensor:
         """Returns the unweighted penalty; `discriminate` maps images to (B, 1) outputs."""
-        eps = keras.random.uniform(
-            (tf.shape(real)[0], 1, 1, 1), 0.0, 1.0, dtype=real.dtype, seed=seed_generator
-        )
+        eps = rng.uniform((tf.shape(real)[0], 1, 1, 1), seed_generator, dtype=real.dtype)
         interpolated = eps * real + (1.0 - eps) * fake
         return tf.reduce_mean(tf.square(_input_gradient_norms(discriminate, interpolated) - 1.0))
 

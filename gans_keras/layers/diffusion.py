@@ -9,6 +9,19 @@ from keras import ops
 
 
 @keras.saving.register_keras_serializable(package="gans_keras")
+class Dropout(keras.layers.Dropout):
+    """keras.layers.Dropout (same variables, same seed stream) whose mask, under TensorFlow, is
+    drawn with Philox whether XLA is on or not (`gans_keras.rng` says why)."""
+
+    def call(self, inputs, training=False):
+        if training and self.rate > 0 and keras.backend.backend() == "tensorflow":
+            from gans_keras import rng  # imported here: the layer also loads where TensorFlow is not
+
+            return rng.dropout(inputs, self.rate, self.seed_generator)
+        return super().call(inputs, training=training)
+
+
+@keras.saving.register_keras_serializable(package="gans_keras")
 class SinusoidalEmbedding(keras.layers.Layer):
     """Timesteps (B,) -> (B, dim): [cos(t w_0), ..., cos(t w_{h-1}), sin(t w_0), ..., sin(t w_{h-1})]
     with w_i = max_period^(-i / h), h = dim / 2 (the transformer position encoding as used by
@@ -66,7 +79,7 @@ class ResidualBlock(keras.layers.Layer):
         self.conv1 = keras.layers.Conv2D(self.channels, 3, padding="same", name="conv1")
         self.emb_proj = keras.layers.Dense(self.channels, name="emb_proj")
         self.norm2 = keras.layers.GroupNormalization(_groups(self.channels, self.groups), name="norm2")
-        self.dropout = keras.layers.Dropout(self.dropout_rate)
+        self.dropout = Dropout(self.dropout_rate)
         self.conv2 = keras.layers.Conv2D(self.channels, 3, padding="same", kernel_initializer="zeros", name="conv2")
         self.skip = None if in_channels == self.channels else keras.layers.Conv2D(self.channels, 1, name="skip")
         hidden_shape = (*x_shape[:-1], self.channels)

@@ -7,6 +7,7 @@ import copy
 import keras
 import tensorflow as tf
 
+from gans_keras import rng
 from gans_keras.choices import check_choice
 from gans_keras.config import CHOICES
 from gans_keras.models.gradients import unscaled_global_norm
@@ -112,12 +113,12 @@ class Diffusion(keras.Model):
             raise ValueError("a class-conditional diffusion model needs (images, labels) batches")
         x0 = tf.convert_to_tensor(x0)
         batch = tf.shape(x0)[0]
-        t = keras.random.randint((batch,), 0, self.schedule.timesteps, seed=self.seed_generator)
-        noise = keras.random.normal(tf.shape(x0), seed=self.seed_generator)
+        t = rng.randint((batch,), 0, self.schedule.timesteps, self.seed_generator)
+        noise = rng.normal(tf.shape(x0), self.seed_generator)
         x_t = self.schedule.q_sample(x0, t, noise)
         inputs = [x_t, t]
         if self.num_classes is not None:
-            dropped = keras.random.uniform((batch,), seed=self.seed_generator) < self.label_dropout
+            dropped = rng.uniform((batch,), self.seed_generator) < self.label_dropout
             inputs.append(tf.where(dropped, self.num_classes, tf.cast(labels, tf.int32)))
         target = noise if self.prediction == "eps" else self.schedule.v_target(x0, t, noise)
         with tf.GradientTape() as tape:

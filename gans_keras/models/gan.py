@@ -7,6 +7,7 @@ from collections.abc import Sequence
 import keras
 import tensorflow as tf
 
+from gans_keras import rng
 from gans_keras.losses import get_loss
 from gans_keras.models.gradients import unscaled_global_norm
 
@@ -142,10 +143,10 @@ class GAN(keras.Model):
         return self.generator(inputs, training=training)
 
     def sample_latents(self, batch_size):
-        return keras.random.normal((batch_size, self.latent_dim), seed=self.seed_generator)
+        return rng.normal((batch_size, self.latent_dim), self.seed_generator)
 
     def sample_labels(self, batch_size):
-        return keras.random.randint((batch_size,), 0, self.num_classes, seed=self.seed_generator)
+        return rng.randint((batch_size,), 0, self.num_classes, self.seed_generator)
 
     def generate(self, batch_size, labels=None, training=True):
         z = self.sample_latents(batch_size)
@@ -159,7 +160,7 @@ class GAN(keras.Model):
     def discriminator_outputs(self, images, labels=None, training=True):
         """(scores (B, 1), class logits (B, classes) or None) of noised, augmented images."""
         if self.instance_noise:
-            noise = keras.random.normal(tf.shape(images), dtype=images.dtype, seed=self.seed_generator)
+            noise = rng.normal(tf.shape(images), self.seed_generator, dtype=images.dtype)
             images = images + self.instance_noise_std() * noise
         if self.augment is not None:
             images = self.augment(images)
@@ -176,7 +177,7 @@ class GAN(keras.Model):
         batch = tf.shape(fake)[0]
         stored = tf.minimum(self.replay_count, self.replay_size)
         n_old = batch // 2
-        draws = keras.random.uniform((n_old,), seed=self.seed_generator) * tf.cast(tf.maximum(stored, 1), "float32")
+        draws = rng.uniform((n_old,), self.seed_generator) * tf.cast(tf.maximum(stored, 1), "float32")
         picked = tf.cast(draws, "int32")
         ready = stored >= n_old
         mixed = tf.where(ready, tf.concat([fake[n_old:], tf.gather(self.replay_images, picked)], 0), fake)

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 
 import keras
 
-from gans_keras.config import TrainConfig
+from gans_keras.config import JIT_COMPILE, TrainConfig
 from gans_keras.presets import get_preset
 from gans_keras.samplers.options import SamplingOptions
 
@@ -77,7 +77,8 @@ def build_gan(config: TrainConfig, image_size: int, channels: int) -> GAN:
     )
     # The GAN's two optimisers are its own (no Model.compile wrapping): loss scaling is asked for here.
     model.compile(d_optimizer=make_optimizer(config, config.lr_d, loss_scaling=True),
-                  g_optimizer=make_optimizer(config, config.lr_g, loss_scaling=True))
+                  g_optimizer=make_optimizer(config, config.lr_g, loss_scaling=True),
+                  jit_compile=JIT_COMPILE[config.jit_compile])
     return model
 
 
@@ -135,7 +136,7 @@ def build_diffusion(config: TrainConfig, image_size: int, channels: int) -> Diff
             sampler_options=sampler_options(config),
         )
         # Under mixed_float16, compile wraps the optimiser in a LossScaleOptimizer.
-        model.compile(optimizer=make_optimizer(config, config.lr_g))
+        model.compile(optimizer=make_optimizer(config, config.lr_g), jit_compile=JIT_COMPILE[config.jit_compile])
     return model
 
 

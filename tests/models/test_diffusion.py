@@ -3,6 +3,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
+from gans_keras import rng
 from gans_keras.config import make_config
 from gans_keras.data import load_arrays
 from gans_keras.models.registry import get_model
@@ -116,8 +117,8 @@ def test_min_snr_gamma_weights_each_images_error(gamma):
     images, labels = _batch()
     # The same stream the train step draws t and the noise from.
     stream = keras.random.SeedGenerator(config.seed)
-    t = keras.random.randint((len(images),), 0, config.timesteps, seed=stream)
-    noise = keras.ops.convert_to_numpy(keras.random.normal(images.shape, seed=stream))
+    t = rng.randint((len(images),), 0, config.timesteps, stream)
+    noise = keras.ops.convert_to_numpy(rng.normal(images.shape, stream))
     # The untrained network's zero output convolution predicts eps = 0, so each image's error
     # is the mean square of its noise.
     errors = (noise**2).mean(axis=(1, 2, 3))

@@ -1,0 +1,69 @@
+"""Every model trains under XLA (`--jit-compile on`) with the losses and weights it has without it."""
+
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from gans_keras import rng
+from gans_keras.config import make_config
+from gans_keras.models.registry import get_model
+
+EVERY_GAN_OPTION = dict(gp=1.0, r1=1.0, r2=1.0, cr=1.0, diffaugment="color,translation,cutout", replay_buffer=8,
+                        instance_noise=0.1, ema_decay=0.9, minibatch_std=True, spectral_norm=True, g_width=8,
+                        d_width=8, latent_dim=16, batch_size=4)
+CASES = {
+    "dcgan": dict(model="dcgan", **EVERY_GAN_OPTION),
+    "wgan": dict(model="wgan", n_critic=2, **EVERY_GAN_OPTION),
+    "sngan": dict(model="sngan", n_critic=2, arch="resnet", **EVERY_GAN_OPTION),
+    "cgan": dict(model="cgan", num_classes=10, aux_classifier=True, loss="rpgan", **EVERY_GAN_OPTION),
+    "diffusion": dict(model="diffusion", num_classes=10, unet_width=8, unet_mults="1,2", batch_size=4, dropout=0.3,
+                      min_snr_gamma=5.0),
+}
+STEPS = 3
+
+
+def _train(overrides: dict, jit_compile: str):
+    config = make_config(overrides, {"jit_compile": jit_compile, "seed": 3})
+    tf.keras.utils.set_random_seed(config.seed)
+    model = get_model(config, image_size=16, channels=1)
+    data = np.random.default_rng(0)
+    count = STEPS * model.batches_per_step * config.batch_size
+    images = data.uniform(-1, 1, (count, 16, 16, 1)).astype("float32")
+    labels = data.integers(0, 10, count).astype("int32")
+    batches = tf.data.Dataset.from_tensor_slices((images, labels)).batch(config.batch_size)
+    history = model.fit(model.step_inputs(batches), epochs=1, steps_per_epoch=STEPS, verbose=0)
+    return {name: values[-1] for name, values in history.history.items()}, [w.numpy() for w in model.weights]
+
+
+@pytest.mark.parametrize("case", sorted(CASES))
+def test_xla_trains_every_option_to_the_same_numbers(case):
+    logs_off, weights_off = _train(CASES[case], "off")
+    logs_on, weights_on = _train(CASES[case], "on")
+    assert set(logs_on) == set(logs_off)
+    for name in logs_off:
+        assert np.isfinite(logs_on[name]), name
+        np.testing.assert_allclose(logs_on[name], logs_off[name], rtol=1e-3, atol=1e-4, err_msg=name)
+    for on, off in zip(weights_on, weights_off, strict=True):
+        np.testing.assert_allclose(on, off, rtol=1e-3, atol=1e-4)
+
+
+def _draws(generator):
+    return (rng.normal((200, 100), generator), rng.uniform((200, 100), generator, -2.0, 2.0),
+            rng.randint((200, 100), -3, 4, generator), rng.dropout(tf.ones((200, 100)), 0.3, generator))
+
+
+def test_draws_under_xla_equal_those_without_it_and_have_their_distributions():
+    import keras
+
+    plain = [x.numpy() for x in tf.function(_draws)(keras.random.SeedGenerator(7))]
+    compiled = [x.numpy() for x in tf.function(_draws, jit_compile=True)(keras.random.SeedGenerator(7))]
+    for a, b in zip(plain, compiled, strict=True):
+        np.testing.assert_allclose(a, b, rtol=0, atol=1e-6)  # Box-Muller's log and cos: an ulp apart at most
+    normal, uniform, integers, dropped = plain
+    assert abs(normal.mean()) < 0.03 and abs(normal.std() - 1) < 0.02 and abs((normal**3).mean()) < 0.1
+    assert uniform.min() >= -2 and uniform.max() < 2 and abs(uniform.mean()) < 0.03
+    assert set(np.unique(integers)) == set(range(-3, 4))
+    assert set(np.unique(dropped)) == {0.0, np.float32(1 / 0.7)} and abs((dropped == 0).mean() - 0.3) < 0.02
+    # The next draw of a stream is a new one.
+    generator = keras.random.SeedGenerator(7)
+    assert not np.allclose(rng.normal((10,), generator), rng.normal((10,), generator))
