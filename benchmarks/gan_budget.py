@@ -33,7 +33,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from sampler_specs import command_line, machine, parse_samplers, timed_samples  # noqa: E402
+from sampler_specs import code_version, command_line, machine, parse_samplers, timed_samples  # noqa: E402
 
 from gans_keras.config import check_applicable, make_config, read_overrides  # noqa: E402
 from gans_keras.evaluation import evaluate_images  # noqa: E402
@@ -67,6 +67,7 @@ def provenance(benchmark: str, name: str) -> dict:
         "benchmark": benchmark,
         "name": name,
         "command": command_line(),
+        "commit": code_version(),
         "date": datetime.now(timezone.utc).isoformat(timespec="seconds"),
         "machine": machine(),
     }

@@ -13,6 +13,7 @@ import json
 import os
 import platform
 import shlex
+import subprocess
 import sys
 import time
 from collections.abc import Iterator
@@ -33,6 +34,19 @@ from gans_keras.sampling import sample  # noqa: E402
 def command_line() -> str:
     """The command that is running, as it was typed from the project root."""
     return f"python benchmarks/{Path(sys.argv[0]).name} " + shlex.join(sys.argv[1:])
+
+
+def code_version() -> str | None:
+    """The commit the code ran at, with "+dirty" when the working tree differs from it (None
+    outside a git checkout): a results file is remade by its command at that commit."""
+    def git(*args: str) -> str:
+        return subprocess.run(["git", *args], cwd=ROOT, capture_output=True, text=True, check=True).stdout.strip()
+
+    try:
+        commit = git("rev-parse", "HEAD")
+        return commit + ("+dirty" if git("status", "--porcelain", "--untracked-files=no") else "")
+    except (OSError, subprocess.CalledProcessError):
+        return None
 
 
 # CPU features that decide how fast the TensorFlow kernels run (AVX-512 and bf16/AMX or AVX2 only).
