@@ -1,0 +1,127 @@
+"""Training throughput: images/s of every preset with XLA off and on, in float32 and bf16, at
+two batch sizes, against a plain keras-io-style GAN step on the same networks; with each
+step's FLOPs and the fraction of this machine's matmul peak (measured in the same run).
+
+    python benchmarks/throughput.py --name throughput_cpu
+    python benchmarks/throughput.py --name throughput_quick --models dcgan --batch-sizes 64 --steps 10
+
+Images/s counts real images through discriminator updates (a GAN step takes n_critic batches;
+the plain baseline's does too) or through diffusion updates. The networks are the 15-minute
+benchmark presets' (widths 32) on Fashion-MNIST, `model.fit` as training runs it. Writes
+benchmarks/results/<name>.json; every ratio in it is between rows of the same run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import itertools
+import time
+
+import tensorflow as tf
+from plain_gan import plain_gan
+from sampler_specs import ROOT, code_version, command_line, machine  # puts ROOT on sys.path
+
+from gans_keras.config import make_config, read_overrides
+from gans_keras.data import load_dataset
+from gans_keras.io import write_json
+from gans_keras.models.registry import get_model
+from gans_keras.presets import get_preset
+
+MODELS = ("dcgan", "wgan", "sngan", "cgan", "diffusion")
+
+
+def matmul_peak(dtype: str, size: int = 2048, repeats: int = 20) -> float:
+    """GFLOP/s of a chain of size x size matmuls, the best of three rounds."""
+    a = tf.random.normal((size, size), dtype=tf.float32)
+    a = tf.cast(a, dtype)
+
+    @tf.function
+    def chain(x):
+        for _ in range(repeats):
+            x = tf.matmul(x, a) * tf.cast(1.0 / size**0.5, dtype)
+        return x
+
+    chain(a).numpy()
+    best = min(_seconds(lambda: chain(a).numpy()) for _ in range(3))
+    return 2 * size**3 * repeats / best / 1e9
+
+
+def _seconds(work) -> float:
+    start = time.perf_counter()
+    work()
+    return time.perf_counter() - start
+
+
+def step_flops(model, inputs) -> float | None:
+    """FLOPs of one train step from its graph's op statistics (convolutions, matmuls and their
+    gradients; TensorFlow's profiler), None when the profiler finds none."""
+    concrete = tf.function(model.train_step).get_concrete_function(inputs)
+    options = tf.compat.v1.profiler.ProfileOptionBuilder.float_operation()
+    options["output"] = "none"
+    found = tf.compat.v1.profiler.profile(concrete.graph, options=options)
+    return float(found.total_float_ops) or None
+
+
+def measure(model, data, images_per_step: int, warmup: int, steps: int) -> float:
+    """Images/s of `model.fit` over `steps` steps after `warmup` (tracing, XLA compilation)."""
+    model.fit(data, epochs=1, steps_per_epoch=warmup, verbose=0)
+    seconds = _seconds(lambda: model.fit(data, epochs=1, steps_per_epoch=steps, verbose=0))
+    return images_per_step * steps / seconds
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--name", required=True, help="results file name")
+    parser.add_argument("--models", default=",".join(MODELS), help="comma-separated presets")
+    parser.add_argument("--batch-sizes", default="64,256", help="comma-separated batch sizes")
+    parser.add_argument("--jit", default="off,on", help="--jit-compile values to measure")
+    parser.add_argument("--precisions", default="float32,mixed_bfloat16", help="--precision values to measure")
+    parser.add_argument("--steps", type=int, default=20, help="timed steps per row")
+    parser.add_argument("--warmup", type=int, default=3, help="untimed steps first (tracing, compiling)")
+    args = parser.parse_args()
+
+    peak = {dtype: round(matmul_peak(dtype), 1) for dtype in ("float32", "bfloat16")}
+    print(f"matmul peak GFLOP/s: {peak}", flush=True)
+    rows = []
+    for model_name, batch_size in itertools.product(args.models.split(","), map(int, args.batch_sizes.split(","))):
+        base = read_overrides(ROOT / "benchmarks" / "configs" / f"{model_name}_fashion_mnist_15min.json")
+        batches = load_dataset("fashion_mnist", batch_size=batch_size)
+        variants = list(itertools.product(["package"], args.jit.split(","), args.precisions.split(",")))
+        if get_preset(model_name).kind == "gan":
+            variants.append(("plain keras-io", "off", "float32"))
+        classes = {"num_classes": 10} if get_preset(model_name).conditional else {}
+        for kind, jit, precision in variants:
+            config = make_config(base, classes, {"batch_size": batch_size, "jit_compile": jit, "precision": precision})
+            package_model = get_model(config, 28, 1)
+            # The plain step takes the same stacked batches, on networks built as the package's.
+            model = package_model if kind == "package" else plain_gan(package_model, config)
+            data = package_model.step_inputs(batches)
+            per_step = batch_size * package_model.batches_per_step
+            flops = step_flops(model, next(iter(data)))
+            images_per_second = measure(model, data, per_step, args.warmup, args.steps)
+            row = {"model": model_name, "implementation": kind, "batch_size": batch_size, "jit_compile": jit,
+                   "precision": precision, "images_per_second": round(images_per_second, 1),
+                   "gflops_per_step": flops and round(flops / 1e9, 3)}
+            if flops:
+                achieved = flops * images_per_second / per_step / 1e9
+                reference = peak["bfloat16" if "bfloat16" in precision else "float32"]
+                row |= {"achieved_gflops_per_second": round(achieved, 1),
+                        "fraction_of_matmul_peak": round(achieved / reference, 3)}
+            rows.append(row)
+            print(row, flush=True)
+    for row in rows:  # each package row against the plain baseline of its model and batch size
+        plain = [other for other in rows if other["implementation"] != "package"
+                 and (other["model"], other["batch_size"]) == (row["model"], row["batch_size"])]
+        if plain and row["implementation"] == "package":
+            row["speedup_over_plain"] = round(row["images_per_second"] / plain[0]["images_per_second"], 2)
+    result = {"benchmark": "throughput", "name": args.name, "command": command_line(), "commit": code_version(),
+              "date": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), "machine": machine(),
+              "steps": args.steps, "warmup": args.warmup, "matmul_peak_gflops_per_second": peak, "rows": rows}
+    path = ROOT / "benchmarks" / "results" / f"{args.name}.json"
+    write_json(path, result)
+    print(f"wrote {path}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
