@@ -75,13 +75,17 @@ class ResidualBlock(keras.layers.Layer):
     def build(self, input_shape):
         x_shape, emb_shape = input_shape
         in_channels = x_shape[-1]
-        self.norm1 = keras.layers.GroupNormalization(_groups(in_channels, self.groups), name="norm1")
-        self.conv1 = keras.layers.Conv2D(self.channels, 3, padding="same", name="conv1")
-        self.emb_proj = keras.layers.Dense(self.channels, name="emb_proj")
-        self.norm2 = keras.layers.GroupNormalization(_groups(self.channels, self.groups), name="norm2")
-        self.dropout = Dropout(self.dropout_rate)
-        self.conv2 = keras.layers.Conv2D(self.channels, 3, padding="same", kernel_initializer="zeros", name="conv2")
-        self.skip = None if in_channels == self.channels else keras.layers.Conv2D(self.channels, 1, name="skip")
+        # Sublayers compute as the block does: a reloaded mixed-precision network sets no global policy.
+        policy = {"dtype": self.dtype_policy}
+        self.norm1 = keras.layers.GroupNormalization(_groups(in_channels, self.groups), name="norm1", **policy)
+        self.conv1 = keras.layers.Conv2D(self.channels, 3, padding="same", name="conv1", **policy)
+        self.emb_proj = keras.layers.Dense(self.channels, name="emb_proj", **policy)
+        self.norm2 = keras.layers.GroupNormalization(_groups(self.channels, self.groups), name="norm2", **policy)
+        self.dropout = Dropout(self.dropout_rate, **policy)
+        self.conv2 = keras.layers.Conv2D(self.channels, 3, padding="same", kernel_initializer="zeros", name="conv2",
+                                         **policy)
+        self.skip = (None if in_channels == self.channels
+                     else keras.layers.Conv2D(self.channels, 1, name="skip", **policy))
         hidden_shape = (*x_shape[:-1], self.channels)
         self.norm1.build(x_shape)
         self.conv1.build(x_shape)
@@ -128,20 +132,22 @@ class AttentionBlock(keras.layers.Layer):
         if channels % self.heads:
             raise ValueError(f"attention heads ({self.heads}) must divide the channels ({channels})")
         tokens_shape = (x_shape[0], None, channels)
-        self.norm = keras.layers.GroupNormalization(_groups(channels, self.groups), name="norm")
-        self.attention = keras.layers.MultiHeadAttention(self.heads, channels // self.heads, name="self_attention")
-        self.proj = keras.layers.Dense(channels, kernel_initializer="zeros", name="proj")
+        policy = {"dtype": self.dtype_policy}  # as in ResidualBlock.build
+        self.norm = keras.layers.GroupNormalization(_groups(channels, self.groups), name="norm", **policy)
+        self.attention = keras.layers.MultiHeadAttention(self.heads, channels // self.heads, name="self_attention",
+                                                         **policy)
+        self.proj = keras.layers.Dense(channels, kernel_initializer="zeros", name="proj", **policy)
         self.norm.build(x_shape)
         self.attention.build(tokens_shape, tokens_shape)
         self.proj.build(tokens_shape)
         self.cross_attention = None
         if cross:
             context_shape = input_shape[1]
-            self.cross_norm = keras.layers.LayerNormalization(name="cross_norm")
+            self.cross_norm = keras.layers.LayerNormalization(name="cross_norm", **policy)
             self.cross_attention = keras.layers.MultiHeadAttention(
-                self.heads, channels // self.heads, name="cross_attention"
+                self.heads, channels // self.heads, name="cross_attention", **policy
             )
-            self.cross_proj = keras.layers.Dense(channels, kernel_initializer="zeros", name="cross_proj")
+            self.cross_proj = keras.layers.Dense(channels, kernel_initializer="zeros", name="cross_proj", **policy)
             self.cross_norm.build(tokens_shape)
             self.cross_attention.build(tokens_shape, context_shape)
             self.cross_proj.build(tokens_shape)

@@ -7,9 +7,9 @@ import keras
 from keras import layers
 
 
-def _conv(filters, kernel_size, initializer, spectral_norm):
-    conv = layers.Conv2D(filters, kernel_size, padding="same", kernel_initializer=initializer)
-    return layers.SpectralNormalization(conv) if spectral_norm else conv
+def _conv(filters, kernel_size, initializer, spectral_norm, dtype):
+    conv = layers.Conv2D(filters, kernel_size, padding="same", kernel_initializer=initializer, dtype=dtype)
+    return layers.SpectralNormalization(conv, dtype=dtype) if spectral_norm else conv
 
 
 @keras.saving.register_keras_serializable(package="gans_keras")
@@ -31,11 +31,12 @@ class ResBlockUp(keras.layers.Layer):
             raise ValueError(f"filters must be >= 1, got {filters}")
         self.filters = filters
         self.kernel_initializer = keras.initializers.get(kernel_initializer)
-        self.norm1, self.norm2 = layers.BatchNormalization(), layers.BatchNormalization()
-        self.upsample = layers.UpSampling2D(2)
-        self.conv1 = _conv(filters, 3, self.kernel_initializer, False)
-        self.conv2 = _conv(filters, 3, self.kernel_initializer, False)
-        self.shortcut = _conv(filters, 1, self.kernel_initializer, False)
+        self.norm1 = layers.BatchNormalization(dtype=self.dtype_policy)
+        self.norm2 = layers.BatchNormalization(dtype=self.dtype_policy)
+        self.upsample = layers.UpSampling2D(2, dtype=self.dtype_policy)
+        self.conv1 = _conv(filters, 3, self.kernel_initializer, False, self.dtype_policy)
+        self.conv2 = _conv(filters, 3, self.kernel_initializer, False, self.dtype_policy)
+        self.shortcut = _conv(filters, 1, self.kernel_initializer, False, self.dtype_policy)
 
     def build(self, input_shape):
         self.norm1.build(input_shape)
@@ -86,10 +87,10 @@ class ResBlockDown(keras.layers.Layer):
         self.first = first
         self.spectral_norm = spectral_norm
         self.kernel_initializer = keras.initializers.get(kernel_initializer)
-        self.conv1 = _conv(filters, 3, self.kernel_initializer, spectral_norm)
-        self.conv2 = _conv(filters, 3, self.kernel_initializer, spectral_norm)
-        self.shortcut = _conv(filters, 1, self.kernel_initializer, spectral_norm)
-        self.pool = layers.AveragePooling2D(2)
+        self.conv1 = _conv(filters, 3, self.kernel_initializer, spectral_norm, self.dtype_policy)
+        self.conv2 = _conv(filters, 3, self.kernel_initializer, spectral_norm, self.dtype_policy)
+        self.shortcut = _conv(filters, 1, self.kernel_initializer, spectral_norm, self.dtype_policy)
+        self.pool = layers.AveragePooling2D(2, dtype=self.dtype_policy)
 
     def build(self, input_shape):
         self.conv1.build(input_shape)

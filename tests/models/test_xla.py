@@ -1,5 +1,7 @@
 """Every model trains under XLA (`--jit-compile on`) with the losses and weights it has without it."""
 
+import json
+
 import numpy as np
 import pytest
 import tensorflow as tf
@@ -7,6 +9,7 @@ import tensorflow as tf
 from gans_keras import rng
 from gans_keras.config import make_config
 from gans_keras.models.registry import get_model
+from gans_keras.sampling import load_generator, sample
 
 EVERY_GAN_OPTION = dict(gp=1.0, r1=1.0, r2=1.0, cr=1.0, diffaugment="color,translation,cutout", replay_buffer=8,
                         instance_noise=0.1, ema_decay=0.9, minibatch_std=True, spectral_norm=True, g_width=8,
@@ -67,3 +70,28 @@ def test_draws_under_xla_equal_those_without_it_and_have_their_distributions():
     # The next draw of a stream is a new one.
     generator = keras.random.SeedGenerator(7)
     assert not np.allclose(rng.normal((10,), generator), rng.normal((10,), generator))
+
+
+@pytest.mark.parametrize("case", ["cgan", "sngan", "diffusion"])  # dcgan networks, resnet blocks, the UNet
+def test_mixed_precision_trains_under_xla_and_the_export_reloads_and_samples(case, tmp_path):
+    import keras
+
+    config = make_config(CASES[case], {"jit_compile": "on", "precision": "mixed_bfloat16"})
+    model = get_model(config, image_size=16, channels=1)
+    data = np.random.default_rng(0)
+    count = 2 * model.batches_per_step * config.batch_size
+    batches = tf.data.Dataset.from_tensor_slices(
+        (data.uniform(-1, 1, (count, 16, 16, 1)).astype("float32"), data.integers(0, 10, count).astype("int32"))
+    ).batch(config.batch_size)
+    history = model.fit(model.step_inputs(batches), epochs=1, steps_per_epoch=2, verbose=0).history
+    assert all(np.isfinite(values[-1]) for values in history.values()), history
+    model.sampling_generator.save(tmp_path / "generator.keras")  # what training exports
+    reloaded = keras.saving.load_model(tmp_path / "generator.keras", compile=False)
+    assert "bfloat16" in {layer.compute_dtype for layer in reloaded.layers if layer.weights}
+    (tmp_path / "config.json").write_text(json.dumps(config.to_dict()))
+    generator = load_generator(tmp_path)
+    if case == "diffusion":
+        generator.configure(steps=3)
+    labels = np.arange(4) if "num_classes" in CASES[case] else None
+    images = sample(generator, 4, labels=labels, verbose=False)
+    assert images.shape == (4, 16, 16, 1) and np.isfinite(images).all()
