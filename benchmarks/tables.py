@@ -5,6 +5,7 @@ README's numbers are the files' numbers.
     python benchmarks/tables.py ablation
     python benchmarks/tables.py diffusion_60min   # its samplers; also diffusion_15min, diffusion_60min_guidance
     python benchmarks/tables.py compare_60min     # diffusion DDIM-50 vs GANs on 1,000 images
+    python benchmarks/tables.py throughput_cpu    # a benchmarks/throughput.py results file
 """
 
 from __future__ import annotations
@@ -60,11 +61,26 @@ def compare_table(budget: str) -> str:
     return "\n".join(lines)
 
 
+def throughput_table(name: str) -> str:
+    """benchmarks/throughput.py's rows: images/s, the speed-up over the plain step, FLOPs, peak fraction."""
+    record = json.loads((RESULTS / f"{name}.json").read_text())
+    lines = ["| model | step | batch | XLA | precision | images/s | x plain | GFLOP/step | GFLOP/s | of peak |",
+             "|---|---|---|---|---|---|---|---|---|---|"]
+    for row in record["rows"]:
+        cells = [row["model"], row["implementation"], row["batch_size"], row["jit_compile"], row["precision"],
+                 row["images_per_second"], row.get("speedup_over_plain", ""), row["gflops_per_step"],
+                 row.get("achieved_gflops_per_second", ""), row.get("fraction_of_matmul_peak", "")]
+        lines.append("| " + " | ".join(str(cell) for cell in cells) + " |")
+    return "\n".join(lines)
+
+
 def main(which: str) -> int:
     if which == "ablation":
         print(runs_table("ablation_*.json", "train_minutes_this_session"))
     elif which.startswith("diffusion_"):
         print(diffusion_table(which))
+    elif which.startswith("throughput"):
+        print(throughput_table(which))
     elif which.startswith("compare_"):
         print(compare_table(which.removeprefix("compare_")))
     elif which.endswith("min"):

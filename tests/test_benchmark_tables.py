@@ -30,7 +30,8 @@ def table_names() -> list[str]:
     compared = [name.replace("diffusion_", "compare_") for name in diffusion_runs
                 if re.fullmatch(r"diffusion_\d+min", name)]
     sampler_sweeps = sorted(name for name, kind in benchmark.items() if kind == "diffusion_samplers")
-    return [*budgets, "ablation", *diffusion_runs, *compared, *sampler_sweeps]
+    throughputs = sorted(name for name, kind in benchmark.items() if kind == "throughput")
+    return [*budgets, "ablation", *diffusion_runs, *compared, *sampler_sweeps, *throughputs]
 
 
 def test_every_budget_has_a_table():
