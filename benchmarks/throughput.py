@@ -69,6 +69,15 @@ def measure(model, data, images_per_step: int, warmup: int, steps: int) -> float
     return images_per_step * steps / seconds
 
 
+def with_speedups(rows: list[dict]) -> list[dict]:
+    """Each package row with its images/s over the plain baseline's (same model and batch size)."""
+    plain = {(row["model"], row["batch_size"]): row["images_per_second"] for row in rows
+             if row["implementation"] != "package"}
+    return [row | {"speedup_over_plain": round(row["images_per_second"] / plain[key], 2)}
+            if row["implementation"] == "package" and (key := (row["model"], row["batch_size"])) in plain else row
+            for row in rows]
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--name", required=True, help="results file name")
@@ -82,6 +91,10 @@ def main() -> int:
 
     peak = {dtype: round(matmul_peak(dtype), 1) for dtype in ("float32", "bfloat16")}
     print(f"matmul peak GFLOP/s: {peak}", flush=True)
+    header = {"benchmark": "throughput", "name": args.name, "command": command_line(), "commit": code_version(),
+              "date": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), "machine": machine(),
+              "steps": args.steps, "warmup": args.warmup, "matmul_peak_gflops_per_second": peak}
+    path = ROOT / "benchmarks" / "results" / f"{args.name}.json"
     rows = []
     for model_name, batch_size in itertools.product(args.models.split(","), map(int, args.batch_sizes.split(","))):
         base = read_overrides(ROOT / "benchmarks" / "configs" / f"{model_name}_fashion_mnist_15min.json")
@@ -109,16 +122,8 @@ def main() -> int:
                         "fraction_of_matmul_peak": round(achieved / reference, 3)}
             rows.append(row)
             print(row, flush=True)
-    for row in rows:  # each package row against the plain baseline of its model and batch size
-        plain = [other for other in rows if other["implementation"] != "package"
-                 and (other["model"], other["batch_size"]) == (row["model"], row["batch_size"])]
-        if plain and row["implementation"] == "package":
-            row["speedup_over_plain"] = round(row["images_per_second"] / plain[0]["images_per_second"], 2)
-    result = {"benchmark": "throughput", "name": args.name, "command": command_line(), "commit": code_version(),
-              "date": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), "machine": machine(),
-              "steps": args.steps, "warmup": args.warmup, "matmul_peak_gflops_per_second": peak, "rows": rows}
-    path = ROOT / "benchmarks" / "results" / f"{args.name}.json"
-    write_json(path, result)
+            # Rewritten after every row, so a run stopped part-way keeps what it measured.
+            write_json(path, {**header, "rows": with_speedups(rows)})
     print(f"wrote {path}")
     return 0
 
