@@ -17,6 +17,7 @@ import argparse
 import itertools
 import time
 
+import keras
 import tensorflow as tf
 from plain_gan import plain_gan
 from sampler_specs import ROOT, code_version, command_line, machine  # puts ROOT on sys.path
@@ -62,11 +63,21 @@ def step_flops(model, inputs) -> float | None:
     return float(found.total_float_ops) or None
 
 
+class _BatchTimes(keras.callbacks.Callback):
+    def __init__(self):
+        super().__init__()
+        self.times = []
+
+    def on_train_batch_end(self, batch, logs=None):
+        self.times.append(time.perf_counter())
+
+
 def measure(model, data, images_per_step: int, warmup: int, steps: int) -> float:
-    """Images/s of `model.fit` over `steps` steps after `warmup` (tracing, XLA compilation)."""
-    model.fit(data, epochs=1, steps_per_epoch=warmup, verbose=0)
-    seconds = _seconds(lambda: model.fit(data, epochs=1, steps_per_epoch=steps, verbose=0))
-    return images_per_step * steps / seconds
+    """Images/s of `model.fit` over `steps` steps after `warmup` (tracing, XLA compilation, the
+    shuffle buffer filling): timed between batch ends, in one fit as training runs it."""
+    clock = _BatchTimes()
+    model.fit(data, epochs=1, steps_per_epoch=warmup + steps, verbose=0, callbacks=[clock])
+    return images_per_step * steps / (clock.times[-1] - clock.times[warmup - 1])
 
 
 def with_speedups(rows: list[dict]) -> list[dict]:
@@ -86,7 +97,7 @@ def main() -> int:
     parser.add_argument("--jit", default="off,on", help="--jit-compile values to measure")
     parser.add_argument("--precisions", default="float32,mixed_bfloat16", help="--precision values to measure")
     parser.add_argument("--steps", type=int, default=20, help="timed steps per row")
-    parser.add_argument("--warmup", type=int, default=3, help="untimed steps first (tracing, compiling)")
+    parser.add_argument("--warmup", type=int, default=3, help="untimed steps first (tracing, compiling; >= 1)")
     args = parser.parse_args()
 
     peak = {dtype: round(matmul_peak(dtype), 1) for dtype in ("float32", "bfloat16")}
