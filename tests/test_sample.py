@@ -137,7 +137,9 @@ def test_benchmark_scores_samplers_with_settings_and_resets_them(diffusion_run, 
                           "--out", str(reference)]) == 0
     expected = json.loads(reference.read_text())["classifier:fashion_mnist"]["fid"]
     assert samplers["ddim-3-20img"]["classifier:fashion_mnist"]["fid"] == pytest.approx(expected, rel=1e-9)
-    assert samplers["ddim-3-guidance2-20img"]["classifier:fashion_mnist"]["fid"] != pytest.approx(expected, rel=1e-6)
+    # Ignored guidance would give the same images, so the same FID to the last bit (the fixture's
+    # barely trained network guides weakly: the scores are close).
+    assert samplers["ddim-3-guidance2-20img"]["classifier:fashion_mnist"]["fid"] != expected
 
 
 def test_sampling_from_start_continues_the_seeds_images(trained_run):
