@@ -9,7 +9,7 @@ DEMO_RUN ?= runs/demo-$(shell date +%Y%m%d-%H%M%S)
 FASHION_MNIST_DIR := /usr/share/datasets/fashion-mnist
 SUDO := $(shell [ "$$(id -u)" != 0 ] && command -v sudo >/dev/null && echo sudo)
 
-.PHONY: setup data demo test lint
+.PHONY: setup data demo test test-distributed lint
 
 setup: $(VENV)/.installed data
 
@@ -33,8 +33,12 @@ demo: setup
 	$(PY) -m gans_keras.sample --run $(DEMO_RUN) --num 10000 --out $(DEMO_RUN)/samples.npz
 	$(PY) -m gans_keras.evaluate --samples $(DEMO_RUN)/samples.npz --num 10000
 
+# The tf.distribute tests start fresh processes (2-3 minutes): CI runs them after `make test`.
 test: setup
-	$(PY) -m pytest -q -n $(TEST_WORKERS) --dist worksteal
+	$(PY) -m pytest -q -n $(TEST_WORKERS) --dist worksteal -m "not distributed"
+
+test-distributed: setup
+	$(PY) -m pytest -q -n $(TEST_WORKERS) -m distributed
 
 lint: setup
 	$(VENV)/bin/ruff check gans_keras tests benchmarks notebooks Conclusion.ipynb

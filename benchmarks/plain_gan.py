@@ -52,7 +52,7 @@ class PlainGAN(keras.Model):
     def train_step(self, data):
         images, labels = data
         for i in range(self.n_critic):
-            real, batch_labels = images[i], labels[i]
+            real, batch_labels = images[:, i], labels[:, i]
             z = keras.random.normal((tf.shape(real)[0], self.latent_dim), seed=self.seed_generator)
             with tf.GradientTape() as tape:
                 fake = self.generator(self._inputs(z, batch_labels), training=True)

@@ -117,7 +117,7 @@ def main() -> int:
         for kind, jit, precision in variants:
             config = make_config(base, classes, {"batch_size": batch_size, "jit_compile": jit, "precision": precision})
             package_model = get_model(config, 28, 1)
-            # The plain step takes the same stacked batches, on networks built as the package's.
+            # The plain step takes the same grouped batches, on networks built as the package's.
             model = package_model if kind == "package" else plain_gan(package_model, config)
             data = package_model.step_inputs(batches)
             per_step = batch_size * package_model.batches_per_step

@@ -15,7 +15,8 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from gans_keras.checkpoint import save_checkpoint
+from gans_keras.checkpoint import current_step, save_checkpoint
+from gans_keras.sampling import generate
 from gans_keras.viz import save_grid, to_uint8
 
 # Sample-quality scores an evaluation callback adds to the logs; TensorBoard gets them from it.
@@ -55,7 +56,7 @@ class TrainingMonitor(keras.callbacks.Callback):
         self.images_per_second: float | None = None  # known from the second step on
 
     def on_train_begin(self, logs=None):
-        self.start_step = int(self.model.step)
+        self.start_step = current_step(self.model)
         # Rate excludes the first step, which traces and compiles the train function.
         self.timed_from: tuple[int, float] | None = None
         interactive = sys.stdout.isatty()
@@ -69,7 +70,7 @@ class TrainingMonitor(keras.callbacks.Callback):
         )
 
     def on_train_batch_end(self, batch, logs=None):
-        step = int(self.model.step)
+        step = current_step(self.model)
         now = time.perf_counter()
         values = {key: float(value) for key, value in (logs or {}).items()}
         self.last_scores.update({key: values.pop(key) for key in SCORE_KEYS if key in values})
@@ -120,14 +121,14 @@ class SampleGrid(keras.callbacks.Callback):
         self.every = every
 
     def write(self) -> Path:
-        step = int(self.model.step)
+        step = current_step(self.model)
         inputs = self.latents if self.labels is None else [self.latents, self.labels]
-        images = self.model.sampling_generator.predict(inputs, verbose=0)
+        images = generate(self.model.sampling_generator, inputs)
         columns = None if self.labels is None else 10
         return save_grid(to_uint8(images), self.directory / f"step_{step:08d}.png", columns=columns, scale=2)
 
     def on_train_batch_end(self, batch, logs=None):
-        if int(self.model.step) % self.every == 0:
+        if current_step(self.model) % self.every == 0:
             self.write()
 
 
@@ -141,16 +142,21 @@ class PeriodicCheckpoint(keras.callbacks.Callback):
         self.keep = keep
 
     def on_train_batch_end(self, batch, logs=None):
-        if int(self.model.step) % self.every == 0 and not self.model.stop_training:
+        if current_step(self.model) % self.every == 0 and not self.model.stop_training:
             save_checkpoint(self.model, self.directory, self.keep)
 
 
 class TimeLimit(keras.callbacks.Callback):
-    """Stops training cleanly once `minutes` of wall time have passed since training began."""
+    """Stops training cleanly once `minutes` of wall time have passed since training began.
 
-    def __init__(self, minutes: float):
+    `agree` (optional) turns this process's verdict into the one every worker acts on
+    (`distribute.on_any_worker`): workers whose clocks differ must still stop at the same step.
+    """
+
+    def __init__(self, minutes: float, agree=None):
         super().__init__()
         self.seconds = minutes * 60.0
+        self.agree = agree
         self.reached = False
 
     def on_train_begin(self, logs=None):
@@ -160,6 +166,9 @@ class TimeLimit(keras.callbacks.Callback):
         return self.seconds - (time.monotonic() - self.start)
 
     def on_train_batch_end(self, batch, logs=None):
-        if self.seconds_left() <= 0:
+        reached = self.seconds_left() <= 0
+        if self.agree is not None:
+            reached = self.agree(reached)
+        if reached:
             self.reached = True
             self.model.stop_training = True

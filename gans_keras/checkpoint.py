@@ -6,6 +6,7 @@ Files are written atomically and only the newest `keep` are kept.
 
 from __future__ import annotations
 
+import hashlib
 import re
 from pathlib import Path
 
@@ -24,6 +25,20 @@ def _state(model: keras.Model) -> dict[str, list]:
     return groups
 
 
+def current_step(model: keras.Model) -> int:
+    """The model's update counter as an int (under a strategy, a mirrored variable without `__int__`)."""
+    return int(keras.ops.convert_to_numpy(model.step))
+
+
+def weights_fingerprint(model: keras.Model) -> str:
+    """SHA-256 of every model variable's bytes: equal exactly when two runs (or two workers of one
+    run) end with bitwise-identical weights."""
+    digest = hashlib.sha256()
+    for variable in model.variables:
+        digest.update(np.ascontiguousarray(keras.ops.convert_to_numpy(variable)).tobytes())
+    return digest.hexdigest()
+
+
 def list_checkpoints(directory: str | Path) -> list[Path]:
     """Checkpoints in `directory`, oldest first."""
     directory = Path(directory)
@@ -35,7 +50,7 @@ def list_checkpoints(directory: str | Path) -> list[Path]:
 
 def save_checkpoint(model: keras.Model, directory: str | Path, keep: int = 3) -> Path:
     """Writes `ckpt-<step>.npz` and deletes all but the newest `keep` checkpoints."""
-    step = int(model.step)
+    step = current_step(model)
     arrays = {}
     for group, variables in _state(model).items():
         for i, variable in enumerate(variables):
@@ -66,4 +81,4 @@ def load_checkpoint(model: keras.Model, path: str | Path) -> int:
                     f"{saved[key].shape}, the model's {variable.path} {tuple(variable.shape)}"
                 )
             variable.assign(saved[key])
-    return int(model.step)
+    return current_step(model)

@@ -63,13 +63,16 @@ NETWORKS = Section("networks", "the GAN's generator and discriminator")
 GAN_OBJECTIVE = Section("gan objective", "the GAN's loss, penalties and discriminator schedule")
 DIFFUSION = Section("diffusion", "the diffusion model's UNet, noise schedule and loss")
 SAMPLING = Section("sampling", "how a diffusion model samples its grids, evaluations and gans_keras.sample")
-OPTIMISATION = Section("optimisation", "optimisers, precision, length and seed of training")
+OPTIMISATION = Section("optimisation", "optimisers, length and seed of training")
+DEVICES = Section("devices", "where the train step runs and how: precision, XLA, tf.distribute")
 OUTPUTS = Section("outputs", "what the run directory gets, and how often")
 EVALUATION = Section("evaluation", "FID and KID while training")
 
 
 # --jit-compile -> model.compile's jit_compile.
 JIT_COMPILE = {"on": True, "off": False, "auto": "auto"}
+# --strategy (gans_keras.distribute.make_strategy makes each).
+STRATEGIES = ("none", "mirrored", "multi_worker")
 
 
 def _none_or_text(value: str) -> str | None:
@@ -172,18 +175,27 @@ class TrainConfig:
                                                         none_means="no clipping")
     ema_decay: float = OPTIMISATION.setting(0.0, "exponential moving average of the generator's (or diffusion "
                                             "network's) weights, used for samples and the export (0: off)")
-    precision: str = OPTIMISATION.setting("float32", "float32, mixed_float16 (with dynamic loss scaling) or "
-                                          "mixed_bfloat16: layers compute in 16 bits; weights, the "
-                                          "discriminator's score, losses and penalties stay float32",
-                                          choices=("float32", "mixed_float16", "mixed_bfloat16"))
-    jit_compile: str = OPTIMISATION.setting("auto", "XLA-compile the train step: on, off, or auto (Keras' choice: on "
-                                            "with a GPU, off on a CPU); the random draws are the same either way",
-                                            choices=tuple(JIT_COMPILE))
     steps: int = OPTIMISATION.setting(10_000, "train until this many generator (or diffusion network) updates in "
                                       "total")
     max_minutes: float | None = OPTIMISATION.setting(None, "stop cleanly after this many minutes of training "
                                                      "(checkpoint and exports written)", none_means="no time limit")
     seed: int = OPTIMISATION.setting(0, "seed of Python, NumPy, Keras, the data order and the fixed sample latents")
+
+    precision: str = DEVICES.setting("float32", "float32, mixed_float16 (with dynamic loss scaling) or "
+                                     "mixed_bfloat16: layers compute in 16 bits; weights, the "
+                                     "discriminator's score, losses and penalties stay float32",
+                                     choices=("float32", "mixed_float16", "mixed_bfloat16"))
+    jit_compile: str = DEVICES.setting("auto", "XLA-compile the train step: on, off, or auto (Keras' choice: on "
+                                       "with a GPU, off on a CPU; off under a strategy of several replicas); the "
+                                       "random draws are the same either way",
+                                       choices=tuple(JIT_COMPILE))
+    strategy: str = DEVICES.setting("none", "tf.distribute strategy: none (one device), mirrored (every local GPU, "
+                                    "or the CPU split by --cpu-replicas) or multi_worker (the machines of the "
+                                    "TF_CONFIG variable); --batch-size stays the global batch",
+                                    choices=STRATEGIES)
+    cpu_replicas: int | None = DEVICES.setting(None, "with --strategy mirrored and no GPU, split the CPU into this "
+                                               "many logical devices (to try a strategy on one machine)",
+                                               none_means="one device")
 
     sample_every: int = OUTPUTS.setting(500, "write a sample grid every this many steps")
     checkpoint_every: int = OUTPUTS.setting(1000, "write a checkpoint every this many steps")
@@ -228,6 +240,9 @@ class TrainConfig:
                              f"got {self.guidance_sigma_max}")
         if self.eval_every < 0:
             raise ValueError(f"eval_every must be >= 0, got {self.eval_every}")
+        if self.cpu_replicas is not None and (self.cpu_replicas < 1 or self.strategy != "mirrored"):
+            raise ValueError(f"cpu_replicas splits the CPU for strategy mirrored: it must be >= 1 and needs "
+                             f"--strategy mirrored, got {self.cpu_replicas} with strategy {self.strategy}")
         if self.max_minutes is not None and self.max_minutes <= 0:
             raise ValueError(f"max_minutes must be > 0, got {self.max_minutes}")
         # A setting the model ignores may only hold its default, so that nothing set through the

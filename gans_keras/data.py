@@ -282,8 +282,17 @@ def load_dataset(
         ds = ds.cache() if cache is True else ds.cache(str(cache))
     if shuffle:
         buffer = shuffle_buffer if num_examples is None else min(shuffle_buffer, num_examples)
-        ds = ds.shuffle(buffer, seed=seed, reshuffle_each_iteration=True)
-    if repeat:
+        unshuffled = ds
+
+        def shuffled(_):
+            ordered = unshuffled.shuffle(buffer, seed=seed, reshuffle_each_iteration=True)
+            return ordered.repeat() if repeat else ordered
+
+        # Built inside flat_map, the shuffle starts afresh in every iterator, so each one sees the
+        # order of a first one (a seeded shuffle otherwise reorders for every new iterator, and
+        # Keras' fit under a strategy iterates once to build the model, then again to train).
+        ds = tf.data.Dataset.range(1).flat_map(shuffled)
+    elif repeat:
         ds = ds.repeat()
     ds = ds.batch(batch_size, drop_remainder=drop_remainder)
     return ds.prefetch(tf.data.AUTOTUNE)

@@ -6,14 +6,21 @@ into other floats. The integers agree, so these draw 24-bit integers with Philox
 floats themselves (uniform: the integer times 2^-24, exact in float32; normal: Box-Muller). A
 jit-compiled train step (Keras' default on a GPU) then sees the latents, noise, augmentations and
 dropout masks it would see without XLA, from the same `keras.random.SeedGenerator` stream.
+
+Under a tf.distribute strategy every replica draws for the global batch (its batch times the
+number of replicas) and keeps its own rows, so the replicas' shares together are what one device
+draws: R replicas train as one device does on the same global batch.
 """
 
 from __future__ import annotations
 
+import functools
 import math
 
 import keras
 import tensorflow as tf
+
+from gans_keras.distribute import replica
 
 ALGORITHM = "philox"
 BITS = 24  # float32's significand: every multiple of 2^-24 in [0, 1) is exact
@@ -27,21 +34,44 @@ def _seed(generator: keras.random.SeedGenerator) -> tf.Tensor:
     return tf.cast(tf.math.floormod(seed, tf.int32.max - 1), tf.int32)
 
 
-def randint(shape, minval, maxval, generator) -> tf.Tensor:
-    """int32 in [minval, maxval)."""
+def _replica_rows(draw):
+    """`draw(shape, ...)` made for the global batch, of which this replica keeps its rows."""
+
+    @functools.wraps(draw)
+    def replica_draw(shape, *args, **kwargs):
+        index, count = replica()
+        if count == 1:
+            return draw(shape, *args, **kwargs)
+        shape = tf.convert_to_tensor(shape, tf.int32)
+        rows = shape[0]
+        drawn = draw(tf.concat([[rows * count], shape[1:]], 0), *args, **kwargs)
+        return drawn[index * rows:(index + 1) * rows]
+
+    return replica_draw
+
+
+def _randint(shape, minval, maxval, generator) -> tf.Tensor:
     return tf.random.stateless_uniform(shape, seed=_seed(generator), minval=minval, maxval=maxval, dtype=tf.int32,
                                        alg=ALGORITHM)
 
 
+@_replica_rows
+def randint(shape, minval, maxval, generator) -> tf.Tensor:
+    """int32 in [minval, maxval)."""
+    return _randint(shape, minval, maxval, generator)
+
+
 def _unit(shape, generator) -> tf.Tensor:
     """float32 uniform on the multiples of 2^-24 in [0, 1)."""
-    return tf.cast(randint(shape, 0, 2**BITS, generator), tf.float32) * 2.0**-BITS
+    return tf.cast(_randint(shape, 0, 2**BITS, generator), tf.float32) * 2.0**-BITS
 
 
+@_replica_rows
 def uniform(shape, generator, minval=0.0, maxval=1.0, dtype="float32") -> tf.Tensor:
     return tf.cast(minval + (maxval - minval) * _unit(shape, generator), dtype)
 
 
+@_replica_rows
 def normal(shape, generator, dtype="float32") -> tf.Tensor:
     """Standard normal by Box-Muller from two uniforms (1 - u is in (0, 1], so its log is finite)."""
     radius = tf.sqrt(-2.0 * tf.math.log(1.0 - _unit(shape, generator)))

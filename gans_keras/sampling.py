@@ -53,6 +53,20 @@ def latent_shape(generator: keras.Model | DiffusionSampler) -> tuple[int, ...]:
     return (generator.inputs[0].shape[-1],)
 
 
+def generate(generator: keras.Model | DiffusionSampler, inputs, batch_size: int = 500) -> np.ndarray:
+    """Images in [-1, 1] for `inputs` (latents, or [latents, labels]), batch by batch, in this
+    process alone: a multi-worker strategy's Keras `predict` would wait for the other workers,
+    which a sample grid or evaluation that the chief writes by itself must not."""
+    if isinstance(generator, DiffusionSampler):
+        return generator.predict(inputs, batch_size=batch_size)
+    parts = inputs if isinstance(inputs, list) else [inputs]
+    images = []
+    for start in range(0, len(parts[0]), batch_size):
+        batch = [part[start:start + batch_size] for part in parts]
+        images.append(keras.ops.convert_to_numpy(generator(batch if len(batch) > 1 else batch[0], training=False)))
+    return np.concatenate(images)
+
+
 def balanced_labels(num: int, classes: int) -> np.ndarray:
     """0, 1, ..., classes - 1, 0, 1, ...: every class equally often (within one)."""
     return (np.arange(num) % classes).astype("int32")

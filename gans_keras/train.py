@@ -24,10 +24,10 @@ from gans_keras.config import (
     read_overrides,
 )
 from gans_keras.flags import flag_name, flag_options
-from gans_keras.training import train
+from gans_keras.training import WorkerLostError, train
 
 # Flags that may differ from the saved config when resuming a run.
-RESUMABLE_CHANGES = ("steps", "max_minutes")
+RESUMABLE_CHANGES = ("steps", "max_minutes", "strategy", "cpu_replicas")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -81,7 +81,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         config, out = config_from_args(args)
         train(config, out, resume=args.resume)
-    except (ValueError, FileNotFoundError, FileExistsError, FloatingPointError) as error:
+    except (ValueError, FileNotFoundError, FileExistsError, FloatingPointError, WorkerLostError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
     return 0

@@ -5,16 +5,25 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import re
 import time
 from pathlib import Path
 
 import keras
 import numpy as np
+import tensorflow as tf
 
 from gans_keras.callbacks import PeriodicCheckpoint, SampleGrid, TimeLimit, TrainingMonitor
-from gans_keras.checkpoint import list_checkpoints, load_checkpoint, save_checkpoint
+from gans_keras.checkpoint import (
+    current_step,
+    list_checkpoints,
+    load_checkpoint,
+    save_checkpoint,
+    weights_fingerprint,
+)
 from gans_keras.config import TrainConfig
 from gans_keras.data import load_dataset, num_classes
+from gans_keras.distribute import is_chief, is_multi_worker, make_strategy, on_any_worker
 from gans_keras.io import atomic_path, write_json
 from gans_keras.metrics.callback import EvaluationCallback, default_backbone
 from gans_keras.models.registry import get_model
@@ -23,13 +32,63 @@ from gans_keras.presets import get_preset
 GRID_SIZE = 100  # samples in each grid: 10 x 10
 
 
+class WorkerLostError(ConnectionError):
+    """A multi-worker run stopped because another worker (or the network to it) failed."""
+
+
+def _first_lines(message: str, count: int = 2) -> str:
+    """The lines of a TensorFlow error that say what happened, without its op names and traces."""
+    lines = [line.strip() for line in re.sub(r"\{\{[^}]*\}\}", "", message).splitlines()]
+    useful = [line for line in lines if line and not line.startswith(("Graph execution error", "Detected at node"))]
+    return " ".join(useful[:count])
+
+
+def fit_multi_worker(model: keras.Model, inputs: tf.data.Dataset, steps: int, callbacks: list,
+                     strategy: tf.distribute.Strategy) -> None:
+    """`model.fit(inputs, steps_per_epoch=steps, callbacks=callbacks)` for a
+    MultiWorkerMirroredStrategy, which Keras 3's fit cannot run (keras-team/keras#20585): each
+    replica runs the model's `train_step` on its share of the batch, the logs are averaged over
+    every replica, and the callbacks are called as fit calls them."""
+
+    @tf.function
+    def train_function(data):
+        logs = strategy.run(model.train_step, args=(data,))
+        return {key: strategy.reduce(tf.distribute.ReduceOp.MEAN, value, axis=None) for key, value in logs.items()}
+
+    callback_list = keras.callbacks.CallbackList(callbacks, model=model)
+    batches = iter(strategy.experimental_distribute_dataset(inputs))
+    model.stop_training = False
+    logs = {}
+    callback_list.on_train_begin()
+    callback_list.on_epoch_begin(0)
+    for batch in range(steps):
+        callback_list.on_train_batch_begin(batch)
+        logs = {key: float(value) for key, value in train_function(next(batches)).items()}
+        callback_list.on_train_batch_end(batch, logs)
+        if model.stop_training:
+            break
+    callback_list.on_epoch_end(0, logs)
+    callback_list.on_train_end(logs)
+
+
 def train(config: TrainConfig, out: str | Path, resume: bool = False, verbose: bool = True) -> dict:
     """Trains `config.model` into the run directory `out`; returns the run's summary.
 
     With `resume`, training continues from the newest checkpoint in `out` to `config.steps`
     and gives the same weights as an unbroken run with the same seed. Without it, a run
     directory that already holds checkpoints is refused rather than overwritten.
+
+    Under `config.strategy` the model is built in the strategy's scope and `config.batch_size`
+    is the global batch. In a multi-worker cluster every worker calls this with the same `out`
+    (a shared file system); the chief alone writes it, and the others read its checkpoints to resume.
     """
+    # First: a strategy, and the CPU's logical devices, must be set up before TensorFlow starts.
+    strategy = make_strategy(config.strategy, config.cpu_replicas)
+    chief = is_chief(strategy)
+    replicas = strategy.num_replicas_in_sync
+    if config.batch_size % replicas:
+        raise ValueError(f"batch_size {config.batch_size} does not split evenly over the strategy's {replicas} "
+                         f"replicas")
     out = Path(out)
     checkpoint_dir = out / "checkpoints"
     checkpoints = list_checkpoints(checkpoint_dir)
@@ -54,10 +113,12 @@ def train(config: TrainConfig, out: str | Path, resume: bool = False, verbose: b
         raise ValueError(
             f"{config.dataset} images are {height}x{width} (None: sizes vary): pass --image-size to make them square"
         )
-    model = get_model(config, height, channels)
+    with strategy.scope():
+        model = get_model(config, height, channels)
     start_step = load_checkpoint(model, checkpoints[-1]) if resume else 0
-    out.mkdir(parents=True, exist_ok=True)
-    write_json(out / "config.json", config.to_dict())
+    if chief:
+        out.mkdir(parents=True, exist_ok=True)
+        write_json(out / "config.json", config.to_dict())
 
     grid_labels = None
     if config.num_classes and get_preset(config.model).conditional:
@@ -65,23 +126,24 @@ def train(config: TrainConfig, out: str | Path, resume: bool = False, verbose: b
         grid_labels = np.repeat(np.arange(min(config.num_classes, 10)), 10).astype("int32")
     grid_size = GRID_SIZE if grid_labels is None else len(grid_labels)
     latents = np.random.default_rng(config.seed).standard_normal((grid_size, *model.latent_shape))
-    time_limit = TimeLimit(config.max_minutes) if config.max_minutes else None
+    agree = None if replicas == 1 else (lambda flag: on_any_worker(strategy, flag))
+    time_limit = TimeLimit(config.max_minutes, agree) if config.max_minutes else None
     monitor = TrainingMonitor(
         config.steps,
         images_per_step=config.batch_size * model.batches_per_step,
-        log_dir=out / "logs",
+        log_dir=out / "logs" if chief else None,
         log_every=config.log_every,
-        verbose=verbose,
+        verbose=verbose and chief,
         time_limit=time_limit,
     )
     sampler = SampleGrid(latents.astype("float32"), out / "samples", config.sample_every, grid_labels)
-    callbacks = [
-        monitor,
-        sampler,
-        PeriodicCheckpoint(checkpoint_dir, config.checkpoint_every, config.keep_checkpoints),
-    ]
+    # Workers other than the chief only train: the logged losses (reduced over every replica)
+    # and the agreed time limit stop them where the chief stops.
+    callbacks = [monitor]
+    if chief:
+        callbacks += [sampler, PeriodicCheckpoint(checkpoint_dir, config.checkpoint_every, config.keep_checkpoints)]
     evaluator = None
-    if config.eval_every:
+    if config.eval_every and chief:
         backbone = default_backbone(config.dataset) if config.eval_backbone == "auto" else config.eval_backbone
         evaluator = EvaluationCallback(
             config.eval_every, config.dataset, backbone, config.eval_samples, out / "logs" / "eval", config.seed
@@ -94,21 +156,33 @@ def train(config: TrainConfig, out: str | Path, resume: bool = False, verbose: b
     if start_step < config.steps:
         # One batch per step from an endless, seeded stream: skipping the batches used before
         # the checkpoint gives a resumed run the data an unbroken run would have seen.
-        model.fit(
-            model.step_inputs(dataset).skip(start_step),
-            epochs=1,
-            steps_per_epoch=config.steps - start_step,
-            callbacks=callbacks,
-            shuffle=False,  # the pipeline shuffles, with the run's seed
-            verbose=0,
-        )
+        # The pipeline is in memory, not in files: a multi-worker strategy splits each global batch.
+        options = tf.data.Options()
+        options.experimental_distribute.auto_shard_policy = tf.data.experimental.AutoShardPolicy.DATA
+        inputs = model.step_inputs(dataset).skip(start_step).with_options(options)
+        if is_multi_worker(strategy):
+            try:
+                fit_multi_worker(model, inputs, config.steps - start_step, callbacks, strategy)
+            except tf.errors.OpError as error:
+                last = list_checkpoints(checkpoint_dir)
+                raise WorkerLostError(
+                    f"training stopped at step {current_step(model)}: the cluster lost a worker "
+                    f"({_first_lines(error.message)}). Start every worker again with --resume to continue "
+                    f"from {last[-1] if last else 'the start (no checkpoint yet)'}"
+                ) from error
+        else:
+            model.fit(inputs, epochs=1, steps_per_epoch=config.steps - start_step, callbacks=callbacks,
+                      shuffle=False,  # the pipeline shuffles, with the run's seed
+                      verbose=0)
     if monitor.nonfinite_step is not None:
         last = list_checkpoints(checkpoint_dir)
         raise FloatingPointError(
             f"non-finite loss at step {monitor.nonfinite_step} ({monitor.last_logs}); stopped "
             f"without saving. Last good checkpoint: {last[-1] if last else 'none'}"
         )
-    step = int(model.step)
+    step = current_step(model)
+    if not chief:
+        return {"model": config.model, "steps": step, "chief": False, "weights_sha256": weights_fingerprint(model)}
     if not (checkpoint_dir / f"ckpt-{step:08d}.npz").exists():
         save_checkpoint(model, checkpoint_dir, config.keep_checkpoints)
     sampler.set_model(model)
@@ -126,6 +200,7 @@ def train(config: TrainConfig, out: str | Path, resume: bool = False, verbose: b
         # Real images consumed per second (a GAN step takes n_critic batches), the first step excluded.
         "images_per_second": monitor.images_per_second and round(monitor.images_per_second, 1),
         "final_logs": {key: round(value, 5) for key, value in monitor.last_logs.items()},
+        "weights_sha256": weights_fingerprint(model),
         "sample_grid": str(grid.relative_to(out)),
     }
     if evaluator is not None:

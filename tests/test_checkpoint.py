@@ -12,8 +12,8 @@ def _model(width=8):
 
 
 def _train_one_step(model):
-    real = np.random.default_rng(0).uniform(-1, 1, (model.n_critic, 2, 8, 8, 1)).astype("float32")
-    model.train_step((real, np.zeros((model.n_critic, 2), "int32")))
+    real = np.random.default_rng(0).uniform(-1, 1, (2, model.n_critic, 8, 8, 1)).astype("float32")
+    model.train_step((real, np.zeros((2, model.n_critic), "int32")))
 
 
 def test_round_trip_restores_every_variable(tmp_path):

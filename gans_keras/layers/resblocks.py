@@ -6,6 +6,8 @@ from __future__ import annotations
 import keras
 from keras import layers
 
+from gans_keras.layers.batch_norm import batch_norm
+
 
 def _conv(filters, kernel_size, initializer, spectral_norm, dtype):
     conv = layers.Conv2D(filters, kernel_size, padding="same", kernel_initializer=initializer, dtype=dtype)
@@ -31,8 +33,8 @@ class ResBlockUp(keras.layers.Layer):
             raise ValueError(f"filters must be >= 1, got {filters}")
         self.filters = filters
         self.kernel_initializer = keras.initializers.get(kernel_initializer)
-        self.norm1 = layers.BatchNormalization(dtype=self.dtype_policy)
-        self.norm2 = layers.BatchNormalization(dtype=self.dtype_policy)
+        self.norm1 = batch_norm(dtype=self.dtype_policy)
+        self.norm2 = batch_norm(dtype=self.dtype_policy)
         self.upsample = layers.UpSampling2D(2, dtype=self.dtype_policy)
         self.conv1 = _conv(filters, 3, self.kernel_initializer, False, self.dtype_policy)
         self.conv2 = _conv(filters, 3, self.kernel_initializer, False, self.dtype_policy)

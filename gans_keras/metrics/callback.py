@@ -8,11 +8,12 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+from gans_keras.checkpoint import current_step
 from gans_keras.evaluation import reference_features
 from gans_keras.metrics.extractors import extract, get_extractor, shipped_classifier_path
 from gans_keras.metrics.fid import feature_statistics, frechet_distance_from_statistics
 from gans_keras.metrics.kid import kernel_inception_distance
-from gans_keras.sampling import balanced_labels
+from gans_keras.sampling import balanced_labels, generate
 
 
 def default_backbone(dataset: str) -> str:
@@ -50,7 +51,7 @@ class EvaluationCallback(keras.callbacks.Callback):
         inputs = self.latents
         if self.model.num_classes is not None:  # balanced classes, like the test split
             inputs = [self.latents, balanced_labels(len(self.latents), self.model.num_classes)]
-        fake = self.model.sampling_generator.predict(inputs, batch_size=500, verbose=0)
+        fake = generate(self.model.sampling_generator, inputs)
         images = np.clip(np.round((fake + 1.0) * 127.5), 0, 255).astype(np.uint8)
         features, _ = extract(self.extractor, images, verbose=False)
         reference = self.reference
@@ -59,7 +60,7 @@ class EvaluationCallback(keras.callbacks.Callback):
         return {"fid": fid, "kid": kid}
 
     def on_train_batch_end(self, batch, logs=None):
-        step = int(self.model.step)
+        step = current_step(self.model)
         if step % self.every:
             return
         scores = self.evaluate()

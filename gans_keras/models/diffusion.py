@@ -10,7 +10,8 @@ import tensorflow as tf
 from gans_keras import rng
 from gans_keras.choices import check_choice
 from gans_keras.config import CHOICES
-from gans_keras.models.gradients import unscaled_global_norm
+from gans_keras.distribute import share_of_mean
+from gans_keras.models.gradients import apply_gradients
 from gans_keras.samplers.loop import DiffusionSampler
 from gans_keras.schedules import NoiseSchedule
 
@@ -39,12 +40,13 @@ class Diffusion(keras.Model):
         label_dropout: probability of training a sample without its label.
         seed: seed of the timestep, noise and label-dropout stream.
         sampler_options: defaults of `sampling_generator` (sampler, steps, eta, clip_x0, guidance).
+        clip_grad_norm: clip the global gradient norm to this (None: no clipping).
     """
 
     def __init__(self, network: keras.Model, schedule: NoiseSchedule, prediction: str = "eps",
                  min_snr_gamma: float = 0.0, ema_decay: float = 0.999, num_classes: int | None = None,
                  label_dropout: float = 0.1, seed: int | None = None, sampler_options: dict | None = None,
-                 **kwargs):
+                 clip_grad_norm: float | None = None, **kwargs):
         super().__init__(**kwargs)
         check_choice("prediction", prediction, CHOICES["prediction"])
         if min_snr_gamma < 0:
@@ -62,6 +64,7 @@ class Diffusion(keras.Model):
         self.label_dropout = label_dropout
         self.seed_generator = keras.random.SeedGenerator(seed)
         self.sampler_options = dict(sampler_options or {})
+        self.clip_grad_norm = clip_grad_norm
         self._sampler = None
         self.ema_network = None
         if ema_decay:
@@ -127,13 +130,13 @@ class Diffusion(keras.Model):
             if self.min_snr_gamma:
                 per_image = per_image * self.schedule.min_snr_weights(t, self.min_snr_gamma, self.prediction)
             loss = tf.reduce_mean(per_image)
-            scaled_loss = self.optimizer.scale_loss(loss)  # loss scaling under mixed_float16
+            scaled_loss = self.optimizer.scale_loss(share_of_mean(loss))  # loss scaling under mixed_float16
         variables = self.network.trainable_variables
-        grads = tape.gradient(scaled_loss, variables)
-        self.optimizer.apply(grads, variables)
+        grad_norm = apply_gradients(self.optimizer, tape.gradient(scaled_loss, variables), variables,
+                                    self.clip_grad_norm)
         if self.ema_network is not None:
             updates = tf.cast(self.optimizer.iterations, tf.float32)
             decay = tf.minimum(self.ema_decay, (1.0 + updates) / (10.0 + updates))
             for average, weight in zip(self.ema_network.weights, self.network.weights, strict=True):
                 average.assign(decay * average + (1.0 - decay) * tf.cast(weight, average.dtype))
-        return {"loss": loss, "grad_norm": unscaled_global_norm(grads, self.optimizer)}
+        return {"loss": loss, "grad_norm": grad_norm}

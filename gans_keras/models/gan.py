@@ -8,15 +8,17 @@ import keras
 import tensorflow as tf
 
 from gans_keras import rng
+from gans_keras.distribute import share_of_mean
 from gans_keras.losses import get_loss
-from gans_keras.models.gradients import unscaled_global_norm
+from gans_keras.models.gradients import apply_gradients
 
 
 class GAN(keras.Model):
     """Adversarial training of a generator against a discriminator (critic).
 
-    Each `train_step` takes `n_critic` batches stacked, images (n_critic, B, H, W, C) and
-    labels (n_critic, B) (`step_inputs` groups a dataset of batches so): the discriminator is
+    Each `train_step` takes `n_critic` batches side by side, images (B, n_critic, H, W, C) and
+    labels (B, n_critic) (`step_inputs` groups a dataset of batches so; batch-major, so that a
+    tf.distribute strategy splitting the first axis gives each replica its rows of every batch): the discriminator is
     updated `n_critic` times, each on its own batch of B real images and B fresh fakes, then
     the generator once on B fresh fakes (Algorithm 1 of Gulrajani et al. 2017 for n_critic=5).
 
@@ -43,7 +45,8 @@ class GAN(keras.Model):
             fake images to G's. Needs `num_classes`.
         replay_buffer: when > 0, keep that many past fakes; half of each discriminator fake
             batch is drawn from them once enough are stored (Shrivastava et al. 2017).
-            Penalties see the real batch's labels.
+            Penalties see the real batch's labels. Under a strategy each replica keeps its own.
+        clip_grad_norm: clip each network's global gradient norm to this (None: no clipping).
     """
 
     def __init__(
@@ -62,6 +65,7 @@ class GAN(keras.Model):
         num_classes: int | None = None,
         aux_classifier: bool = False,
         replay_buffer: int = 0,
+        clip_grad_norm: float | None = None,
         **kwargs,
     ):
         super().__init__(**kwargs)
@@ -84,6 +88,7 @@ class GAN(keras.Model):
         if aux_classifier and num_classes is None:
             raise ValueError("aux_classifier needs a conditional model (num_classes), e.g. --model cgan")
         self.aux_classifier = aux_classifier
+        self.clip_grad_norm = clip_grad_norm
         self.replay_size = replay_buffer
         if replay_buffer:
             self.replay_images = self.add_weight(
@@ -217,9 +222,10 @@ class GAN(keras.Model):
                 value = penalty(discriminate, real, fake, self.seed_generator)
                 penalty_values[penalty.name] = value
                 d_loss = d_loss + penalty.weight * value
-            scaled_loss = self.d_optimizer.scale_loss(d_loss)  # loss scaling under mixed_float16
-        grads = tape.gradient(scaled_loss, self.discriminator.trainable_variables)
-        self.d_optimizer.apply_gradients(zip(grads, self.discriminator.trainable_variables, strict=True))
+            scaled_loss = self.d_optimizer.scale_loss(share_of_mean(d_loss))  # loss scaling under mixed_float16
+        variables = self.discriminator.trainable_variables
+        grad_norm = apply_gradients(self.d_optimizer, tape.gradient(scaled_loss, variables), variables,
+                                    self.clip_grad_norm)
         threshold = self.gan_loss.decision_threshold
         return {
             "d_loss": d_loss,
@@ -229,7 +235,7 @@ class GAN(keras.Model):
             "d_fake": tf.reduce_mean(fake_out),
             "d_acc_real": tf.reduce_mean(tf.cast(real_out > threshold, tf.float32)),
             "d_acc_fake": tf.reduce_mean(tf.cast(fake_out <= threshold, tf.float32)),
-            "d_grad_norm": unscaled_global_norm(grads, self.d_optimizer),
+            "d_grad_norm": grad_norm,
         }
 
     def _generator_step(self, real, real_labels):
@@ -250,33 +256,39 @@ class GAN(keras.Model):
                 aux = self._class_loss(labels, fake_logits)
                 g_loss = g_loss + aux
                 aux_values = {"g_aux": aux}
-            scaled_loss = self.g_optimizer.scale_loss(g_loss)
-        grads = tape.gradient(scaled_loss, self.generator.trainable_variables)
-        self.g_optimizer.apply_gradients(zip(grads, self.generator.trainable_variables, strict=True))
+            scaled_loss = self.g_optimizer.scale_loss(share_of_mean(g_loss))
+        variables = self.generator.trainable_variables
+        grad_norm = apply_gradients(self.g_optimizer, tape.gradient(scaled_loss, variables), variables,
+                                    self.clip_grad_norm)
         if self.ema_generator is not None:
             self._update_ema(batch_size, labels)
-        return {"g_loss": g_loss, **aux_values, "g_grad_norm": unscaled_global_norm(grads, self.g_optimizer)}
+        return {"g_loss": g_loss, **aux_values, "g_grad_norm": grad_norm}
 
     @property
     def batches_per_step(self) -> int:
         return self.n_critic
 
     def step_inputs(self, batches: tf.data.Dataset) -> tf.data.Dataset:
-        """A dataset of batches -> one element per step: `n_critic` batches stacked."""
-        return batches.batch(self.n_critic, drop_remainder=True)
+        """A dataset of batches -> one element per step: `n_critic` batches side by side (B, n_critic, ...)."""
+
+        def side_by_side(*parts):
+            swapped = tuple(tf.experimental.numpy.swapaxes(part, 0, 1) for part in parts)
+            return swapped if len(swapped) > 1 else swapped[0]
+
+        return batches.batch(self.n_critic, drop_remainder=True).map(side_by_side)
 
     def train_step(self, data):
         real, labels = data if isinstance(data, (tuple, list)) else (data, None)
         if self.num_classes is not None and labels is None:
             raise ValueError("a conditional GAN needs (images, labels) batches")
         real = tf.convert_to_tensor(real)
-        if real.shape.rank != 5 or real.shape[0] != self.n_critic:
-            raise ValueError(f"a GAN step takes n_critic={self.n_critic} batches stacked, images "
-                             f"(n_critic, B, H, W, C) (GAN.step_inputs groups a dataset so); got {real.shape}")
+        if real.shape.rank != 5 or real.shape[1] != self.n_critic:
+            raise ValueError(f"a GAN step takes n_critic={self.n_critic} batches side by side, images "
+                             f"(B, n_critic, H, W, C) (GAN.step_inputs groups a dataset so); got {real.shape}")
         labels = None if labels is None else tf.convert_to_tensor(labels)
         for i in range(self.n_critic):
-            batch_labels = None if labels is None else labels[i]
-            d_logs = self._discriminator_step(real[i], batch_labels)
+            batch_labels = None if labels is None else labels[:, i]
+            d_logs = self._discriminator_step(real[:, i], batch_labels)
         # Logged discriminator values are those of its last update in this step, whose real
         # batch the generator step reuses.
-        return {**d_logs, **self._generator_step(real[i], batch_labels)}
+        return {**d_logs, **self._generator_step(real[:, i], batch_labels)}

@@ -74,12 +74,28 @@ def build_gan(config: TrainConfig, image_size: int, channels: int) -> GAN:
         num_classes=num_classes,
         aux_classifier=config.aux_classifier,
         replay_buffer=config.replay_buffer,
+        clip_grad_norm=config.clip_grad_norm,
     )
     # The GAN's two optimisers are its own (no Model.compile wrapping): loss scaling is asked for here.
     model.compile(d_optimizer=make_optimizer(config, config.lr_d, loss_scaling=True),
                   g_optimizer=make_optimizer(config, config.lr_g, loss_scaling=True),
-                  jit_compile=JIT_COMPILE[config.jit_compile])
+                  jit_compile=jit_compile(config))
     return model
+
+
+def jit_compile(config: TrainConfig) -> bool | str:
+    """model.compile's jit_compile for --jit-compile. XLA compiles one device's step: under a
+    strategy of several replicas TensorFlow cannot compile a step whose variables sit on several
+    devices, so there `auto` is off and `on` is refused."""
+    import tensorflow as tf
+
+    wanted = JIT_COMPILE[config.jit_compile]
+    if tf.distribute.get_strategy().num_replicas_in_sync == 1:
+        return wanted
+    if wanted is True:
+        raise ValueError(f"--jit-compile on needs one replica; strategy {config.strategy} has "
+                         f"{tf.distribute.get_strategy().num_replicas_in_sync}: use --jit-compile auto or off")
+    return False
 
 
 @contextlib.contextmanager
@@ -95,9 +111,10 @@ def dtype_policy(precision: str):
 
 
 def make_optimizer(config: TrainConfig, learning_rate: float, loss_scaling: bool = False):
-    """Adam or AdamW (`config.optimizer`) with the config's betas, weight decay and clipping;
-    with `loss_scaling` under mixed_float16, inside a LossScaleOptimizer (dynamic loss scale)."""
-    options = dict(beta_1=config.beta_1, beta_2=config.beta_2, global_clipnorm=config.clip_grad_norm)
+    """Adam or AdamW (`config.optimizer`) with the config's betas and weight decay; with
+    `loss_scaling` under mixed_float16, inside a LossScaleOptimizer (dynamic loss scale). The
+    models clip the gradients themselves (`gradients.apply_gradients`): of the global batch."""
+    options = dict(beta_1=config.beta_1, beta_2=config.beta_2)
     if config.optimizer == "adamw":
         optimizer = keras.optimizers.AdamW(learning_rate, weight_decay=config.weight_decay, **options)
     else:
@@ -134,9 +151,10 @@ def build_diffusion(config: TrainConfig, image_size: int, channels: int) -> Diff
             label_dropout=config.label_dropout,
             seed=config.seed,
             sampler_options=sampler_options(config),
+            clip_grad_norm=config.clip_grad_norm,
         )
         # Under mixed_float16, compile wraps the optimiser in a LossScaleOptimizer.
-        model.compile(optimizer=make_optimizer(config, config.lr_g), jit_compile=JIT_COMPILE[config.jit_compile])
+        model.compile(optimizer=make_optimizer(config, config.lr_g), jit_compile=jit_compile(config))
     return model
 
 

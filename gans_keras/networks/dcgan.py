@@ -11,6 +11,7 @@ import keras
 from keras import layers
 
 from gans_keras.layers import MinibatchStdDev
+from gans_keras.layers.batch_norm import batch_norm
 from gans_keras.networks.common import (
     crop_and_squash,
     discriminator_inputs,
@@ -46,7 +47,7 @@ def build_generator(
     init = kernel_initializer(init)
     inputs, x = generator_inputs(latent_dim, num_classes, label_dim)
     x = layers.Dense(4 * 4 * base, use_bias=False, kernel_initializer=init)(x)
-    x = layers.BatchNormalization()(x)
+    x = batch_norm()(x)
     x = layers.ReLU()(x)
     x = layers.Reshape((4, 4, base))(x)  # (B, 4, 4, base)
     for level in range(1, levels):
@@ -54,7 +55,7 @@ def build_generator(
         x = layers.Conv2DTranspose(
             filters, kernel_size, strides=2, padding="same", use_bias=False, kernel_initializer=init
         )(x)
-        x = layers.BatchNormalization()(x)
+        x = batch_norm()(x)
         x = layers.ReLU()(x)  # (B, 4 * 2^level, 4 * 2^level, filters)
     x = layers.Conv2DTranspose(channels, kernel_size, strides=2, padding="same", kernel_initializer=init)(x)
     return keras.Model(inputs, crop_and_squash(x, image_size), name=name)

@@ -12,6 +12,7 @@ import keras
 from keras import layers
 
 from gans_keras.layers import MinibatchStdDev, ResBlockDown, ResBlockUp
+from gans_keras.layers.batch_norm import batch_norm
 from gans_keras.networks.common import (
     crop_and_squash,
     discriminator_inputs,
@@ -46,7 +47,7 @@ def build_generator(
     x = layers.Reshape((4, 4, width))(x)  # (B, 4, 4, width)
     for _ in range(levels):
         x = ResBlockUp(width, kernel_initializer=initializer)(x)  # doubles H and W
-    x = layers.ReLU()(layers.BatchNormalization()(x))
+    x = layers.ReLU()(batch_norm()(x))
     x = layers.Conv2D(channels, kernel_size, padding="same", kernel_initializer=initializer)(x)
     return keras.Model(inputs, crop_and_squash(x, image_size), name=name)
 

@@ -27,8 +27,8 @@ def _weights(network):
 def test_train_step_updates_critic_n_critic_times_and_generator_once():
     config, model = _tiny(diffaugment="color,translation,cutout")
     d_before, g_before = _weights(model.discriminator), _weights(model.generator)
-    real = np.random.default_rng(0).uniform(-1, 1, (5, config.batch_size, 16, 16, 1)).astype("float32")
-    logs = model.train_step((real, np.zeros((5, config.batch_size), "int32")))
+    real = np.random.default_rng(0).uniform(-1, 1, (config.batch_size, 5, 16, 16, 1)).astype("float32")
+    logs = model.train_step((real, np.zeros((config.batch_size, 5), "int32")))
     assert int(model.d_optimizer.iterations) == 5 and int(model.g_optimizer.iterations) == 1
     assert set(logs) >= {"d_loss", "g_loss", "gp", "d_grad_norm", "g_grad_norm", "d_acc_real", "d_acc_fake"}
     assert 0.0 <= float(logs["d_acc_real"]) <= 1.0
@@ -48,7 +48,7 @@ def test_unknown_model_lists_choices():
 
 
 def _one_step(model, config):
-    shape = (config.n_critic, config.batch_size)
+    shape = (config.batch_size, config.n_critic)
     real = np.random.default_rng(0).uniform(-1, 1, (*shape, 16, 16, 1)).astype("float32")
     return model.train_step((real, np.zeros(shape, "int32")))
 
@@ -123,7 +123,7 @@ def test_penalties_and_optimizer_options():
     config, model = _tiny(r1=1.0, cr=2.0, optimizer="adamw", weight_decay=0.01, clip_grad_norm=1.0)
     assert [p.name for p in model.penalties] == ["gp", "r1", "cr"]
     assert isinstance(model.d_optimizer, keras.optimizers.AdamW) and model.d_optimizer.weight_decay == 0.01
-    assert model.g_optimizer.global_clipnorm == 1.0
+    assert model.clip_grad_norm == 1.0
     logs = _one_step(model, config)
     assert {"gp", "r1", "cr"} <= set(logs) and all(np.isfinite(float(v)) for v in logs.values())
 
@@ -133,11 +133,11 @@ def test_conditional_gan_trains_with_labels():
                           "batch_size": 4})
     model = get_model(config, image_size=16, channels=1)
     real = np.random.default_rng(0).uniform(-1, 1, (4, 16, 16, 1)).astype("float32")
-    logs = model.train_step((real[None], np.arange(4, dtype="int32")[None]))
+    logs = model.train_step((real[:, None], np.arange(4, dtype="int32")[:, None]))
     assert all(np.isfinite(float(v)) for v in logs.values())
     with pytest.raises(ValueError, match="needs \\(images, labels\\) batches"):
-        model.train_step(real[None])
-    with pytest.raises(ValueError, match=r"takes n_critic=1 batches stacked, .* got \(4, 16, 16, 1\)"):
+        model.train_step(real[:, None])
+    with pytest.raises(ValueError, match=r"takes n_critic=1 batches side by side, .* got \(4, 16, 16, 1\)"):
         model.train_step((real, np.arange(4, dtype="int32")))
 
 
@@ -156,7 +156,7 @@ def test_aux_classifier_adds_class_losses():
     config, model = _cgan(aux_classifier=True)
     assert len(model.discriminator.outputs) == 2
     real = np.random.default_rng(0).uniform(-1, 1, (4, 16, 16, 1)).astype("float32")
-    logs = model.train_step((real[None], np.arange(4, dtype="int32")[None]))
+    logs = model.train_step((real[:, None], np.arange(4, dtype="int32")[:, None]))
     # Untrained logits over 4 classes: cross-entropy near log(4) for each of real and fake.
     assert float(logs["d_aux"]) == pytest.approx(2 * np.log(4), rel=0.5)
     assert float(logs["g_aux"]) > 0 and 0.0 <= float(logs["d_class_acc_real"]) <= 1.0
@@ -185,7 +185,7 @@ def test_replay_buffer_with_labels():
     config, model = _cgan(replay_buffer=8)
     real = np.random.default_rng(0).uniform(-1, 1, (4, 16, 16, 1)).astype("float32")
     for _ in range(2):
-        model.train_step((real[None], np.array([[3, 3, 3, 3]], "int32")))
+        model.train_step((real[:, None], np.array([[3], [3], [3], [3]], "int32")))
     np.testing.assert_array_equal(keras.ops.convert_to_numpy(model.replay_labels), 3)
 
 
@@ -214,7 +214,7 @@ def test_mixed_precision_trains_every_option_and_the_export_samples(precision, t
     labels = rng.integers(0, 10, config.batch_size).astype("int32")
     before = _weights(model.generator)
     for _ in range(3):
-        logs = model.train_step((real[None], labels[None]))
+        logs = model.train_step((real[:, None], labels[:, None]))
     assert all(np.isfinite(float(value)) for value in logs.values()), logs
     assert set(logs) >= {"gp", "r1", "r2", "cr", "d_aux"}
     assert any(not np.allclose(a, b) for a, b in zip(before, _weights(model.generator), strict=True))
