@@ -62,15 +62,20 @@ def compare_table(budget: str) -> str:
 
 
 def throughput_table(name: str) -> str:
-    """benchmarks/throughput.py's rows: images/s, the speed-up over the plain step, FLOPs, peak fraction."""
+    """benchmarks/throughput.py's rows: images/s, the speed-up over the plain step, FLOPs, peak
+    fraction; with mirrored rows, the strategy and their images/s over one device's."""
     record = json.loads((RESULTS / f"{name}.json").read_text())
-    lines = ["| model | step | batch | XLA | precision | images/s | x plain | GFLOP/step | GFLOP/s | of peak |",
-             "|---|---|---|---|---|---|---|---|---|---|"]
+    strategies = any("mirrored_over_one_device" in row for row in record["rows"])
+    header = "| model | step | batch | XLA | precision | images/s | x plain | GFLOP/step | GFLOP/s | of peak |"
+    lines = [header + (" strategy | x one device |" if strategies else ""),
+             "|---|---|---|---|---|---|---|---|---|---|" + ("---|---|" if strategies else "")]
     for row in record["rows"]:
         cells = [row["model"], row["implementation"], row["batch_size"], row["jit_compile"], row["precision"],
                  row["images_per_second"], row.get("speedup_over_plain", ""), row["gflops_per_step"],
                  row.get("achieved_gflops_per_second", ""), row.get("fraction_of_matmul_peak", "")]
-        lines.append("| " + " | ".join(str(cell) for cell in cells) + " |")
+        if strategies:
+            cells += [row["strategy"], row.get("mirrored_over_one_device", "")]
+        lines.append("| " + " | ".join("" if cell is None else str(cell) for cell in cells) + " |")
     return "\n".join(lines)
 
 

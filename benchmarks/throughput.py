@@ -4,11 +4,15 @@ step's FLOPs and the fraction of this machine's matmul peak (measured in the sam
 
     python benchmarks/throughput.py --name throughput_cpu
     python benchmarks/throughput.py --name throughput_quick --models dcgan --batch-sizes 64 --steps 10
+    python benchmarks/throughput.py --name mirrored_cpu --jit off --precisions float32 --strategies none,mirrored
 
 Images/s counts real images through discriminator updates (a GAN step takes n_critic batches;
 the plain baseline's does too) or through diffusion updates. The networks are the 15-minute
-benchmark presets' (widths 32) on Fashion-MNIST, `model.fit` as training runs it. Writes
-benchmarks/results/<name>.json; every ratio in it is between rows of the same run.
+benchmark presets' (widths 32) on Fashion-MNIST, `model.fit` as training runs it. With
+`--strategies none,mirrored` the CPU is split into `--cpu-replicas` logical devices and each
+model also trains (float32, no XLA) under MirroredStrategy on the same global batch; its row has
+`mirrored_over_one_device`. Writes benchmarks/results/<name>.json; every ratio in it is between
+rows of the same run.
 """
 
 from __future__ import annotations
@@ -24,6 +28,7 @@ from sampler_specs import ROOT, code_version, command_line, machine  # puts ROOT
 
 from gans_keras.config import make_config, read_overrides
 from gans_keras.data import load_dataset
+from gans_keras.distribute import make_strategy
 from gans_keras.io import write_json
 from gans_keras.models.registry import get_model
 from gans_keras.presets import get_preset
@@ -81,12 +86,22 @@ def measure(model, data, images_per_step: int, warmup: int, steps: int) -> float
 
 
 def with_speedups(rows: list[dict]) -> list[dict]:
-    """Each package row with its images/s over the plain baseline's (same model and batch size)."""
+    """Each package row with its images/s over the plain baseline's (same model and batch size),
+    and each mirrored row with its images/s over one device's (float32, no XLA)."""
     plain = {(row["model"], row["batch_size"]): row["images_per_second"] for row in rows
              if row["implementation"] != "package"}
-    return [row | {"speedup_over_plain": round(row["images_per_second"] / plain[key], 2)}
-            if row["implementation"] == "package" and (key := (row["model"], row["batch_size"])) in plain else row
-            for row in rows]
+    one_device = {(row["model"], row["batch_size"]): row["images_per_second"] for row in rows
+                  if row["implementation"] == "package" and row["strategy"] == "none"
+                  and (row["jit_compile"], row["precision"]) == ("off", "float32")}
+    ratios = []
+    for row in rows:
+        key = (row["model"], row["batch_size"])
+        if row["implementation"] == "package" and row["strategy"] == "none" and key in plain:
+            row = row | {"speedup_over_plain": round(row["images_per_second"] / plain[key], 2)}
+        if row["strategy"] != "none" and key in one_device:
+            row = row | {"mirrored_over_one_device": round(row["images_per_second"] / one_device[key], 3)}
+        ratios.append(row)
+    return ratios
 
 
 def main() -> int:
@@ -98,7 +113,11 @@ def main() -> int:
     parser.add_argument("--precisions", default="float32,mixed_bfloat16", help="--precision values to measure")
     parser.add_argument("--steps", type=int, default=20, help="timed steps per row")
     parser.add_argument("--warmup", type=int, default=3, help="untimed steps first (tracing, compiling; >= 1)")
+    parser.add_argument("--strategies", default="none", help="none, or none,mirrored to add MirroredStrategy rows")
+    parser.add_argument("--cpu-replicas", type=int, default=2, help="logical CPU devices of the mirrored rows")
     args = parser.parse_args()
+    strategies = args.strategies.split(",")
+    mirrored = make_strategy("mirrored", args.cpu_replicas) if "mirrored" in strategies else None  # before TF starts
 
     peak = {dtype: round(matmul_peak(dtype), 1) for dtype in ("float32", "bfloat16")}
     print(f"matmul peak GFLOP/s: {peak}", flush=True)
@@ -110,21 +129,28 @@ def main() -> int:
     for model_name, batch_size in itertools.product(args.models.split(","), map(int, args.batch_sizes.split(","))):
         base = read_overrides(ROOT / "benchmarks" / "configs" / f"{model_name}_fashion_mnist_15min.json")
         batches = load_dataset("fashion_mnist", batch_size=batch_size)
-        variants = list(itertools.product(["package"], args.jit.split(","), args.precisions.split(",")))
+        variants = list(itertools.product(["package"], args.jit.split(","), args.precisions.split(","), ["none"]))
         if get_preset(model_name).kind == "gan":
-            variants.append(("plain keras-io", "off", "float32"))
+            variants.append(("plain keras-io", "off", "float32", "none"))
+        if mirrored is not None:
+            variants.append(("package", "off", "float32", "mirrored"))
         classes = {"num_classes": 10} if get_preset(model_name).conditional else {}
-        for kind, jit, precision in variants:
-            config = make_config(base, classes, {"batch_size": batch_size, "jit_compile": jit, "precision": precision})
-            package_model = get_model(config, 28, 1)
+        for kind, jit, precision, strategy in variants:
+            settings = {"batch_size": batch_size, "jit_compile": jit, "precision": precision, "strategy": strategy}
+            if strategy == "mirrored":
+                settings["cpu_replicas"] = args.cpu_replicas
+            config = make_config(base, classes, settings)
+            with (mirrored if strategy == "mirrored" else tf.distribute.get_strategy()).scope():
+                package_model = get_model(config, 28, 1)
             # The plain step takes the same grouped batches, on networks built as the package's.
             model = package_model if kind == "package" else plain_gan(package_model, config)
             data = package_model.step_inputs(batches)
             per_step = batch_size * package_model.batches_per_step
-            flops = step_flops(model, next(iter(data)))
+            # The FLOPs of a step do not depend on how many replicas share it.
+            flops = step_flops(model, next(iter(data))) if strategy == "none" else None
             images_per_second = measure(model, data, per_step, args.warmup, args.steps)
             row = {"model": model_name, "implementation": kind, "batch_size": batch_size, "jit_compile": jit,
-                   "precision": precision, "images_per_second": round(images_per_second, 1),
+                   "precision": precision, "strategy": strategy, "images_per_second": round(images_per_second, 1),
                    "gflops_per_step": flops and round(flops / 1e9, 3)}
             if flops:
                 achieved = flops * images_per_second / per_step / 1e9

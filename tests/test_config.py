@@ -71,7 +71,7 @@ def test_every_setting_declares_its_section_help_and_models():
     from gans_keras.presets import PRESETS
 
     assert [section.name for section in SECTIONS] == ["data", "networks", "gan objective", "diffusion", "sampling",
-                                                      "optimisation", "outputs", "evaluation"]
+                                                      "optimisation", "devices", "outputs", "evaluation"]
     for setting in SETTINGS:
         assert setting.metadata["help"].strip(), setting.name
         assert setting.metadata["applies_to"] and set(setting.metadata["applies_to"]) <= set(PRESETS), setting.name
@@ -97,3 +97,11 @@ def test_readme_flag_table_is_the_declared_one():
 
     readme = (Path(__file__).parents[1] / "README.md").read_text()
     assert flag_table() in readme, "README's flag table is stale: paste `python -m gans_keras.config` into it"
+
+
+def test_cpu_replicas_needs_the_mirrored_strategy():
+    with pytest.raises(ValueError, match="cpu_replicas splits the CPU for strategy mirrored: .* got 2 with strategy"):
+        make_config({"cpu_replicas": 2})
+    assert make_config({"strategy": "mirrored", "cpu_replicas": 2}).cpu_replicas == 2
+    with pytest.raises(ValueError, match="strategy"):
+        make_config({"strategy": "tpu"})

@@ -42,6 +42,17 @@ def test_same_seed_same_order_and_other_seed_differs():
     assert not np.array_equal(first_labels(3), first_labels(4))
 
 
+def test_every_iterator_of_one_pipeline_sees_the_same_order_and_epochs_reshuffle():
+    # Keras' fit under a strategy iterates a dataset once to build the model, then again to train.
+    dataset = load_dataset("digits", batch_size=500, seed=3)
+    first = [labels.numpy() for _, labels in dataset.take(6)]
+    second = [labels.numpy() for _, labels in dataset.take(6)]
+    for a, b in zip(first, second, strict=True):
+        np.testing.assert_array_equal(a, b)
+    # 1,500 images: batches 0-2 are epoch 1, 3-5 epoch 2, in another order.
+    assert not np.array_equal(np.concatenate(first[:3])[:100], np.concatenate(first[3:])[:100])
+
+
 def test_unknown_dataset_lists_choices():
     with pytest.raises(ValueError, match="unknown dataset 'svhn'.*fashion_mnist.*folder:PATH"):
         load_dataset("svhn")

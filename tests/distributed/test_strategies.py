@@ -117,3 +117,34 @@ def test_killed_worker_stops_the_other_and_the_run_resumes(tmp_path):
     assert resumed[0]["steps"] == 20
     # From the checkpoint on, the same batches and random draws: the weights of an unbroken run.
     assert resumed[0]["weights_sha256"] == resumed[1]["weights_sha256"] == unbroken[0]["weights_sha256"]
+
+
+@pytest.mark.parametrize("case,precision", [("sngan", "float32"), ("cgan", "mixed_bfloat16"),
+                                            ("diffusion", "mixed_bfloat16")])
+def test_replicas_keep_their_state_in_sync(case, precision):
+    """Every option of the model on 2 replicas: spectral-norm vectors, EMA weights, batch-norm
+    statistics, optimiser and seed state stay identical on both; only the replay buffer is each
+    replica's own."""
+    process = subprocess.run([sys.executable, "-m", "tests.distributed.replica_state", case, precision], cwd=ROOT,
+                             env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"}, capture_output=True, text=True,
+                             timeout=600)
+    assert process.returncode == 0, process.stderr[-3000:]
+    (line,) = [line for line in process.stdout.splitlines() if line.startswith("RESULT ")]
+    result = json.loads(line[len("RESULT "):])
+    assert result["finite"], result
+    replay = [path for path in result["differing"] if "replay_images" in path or "replay_labels" in path]
+    assert result["differing"] == replay, result["differing"]
+    assert len(replay) == (0 if case == "diffusion" else 2 if case == "cgan" else 1)
+
+
+@pytest.mark.parametrize("model", ["cgan", "diffusion"])
+def test_mixed_precision_under_mirrored_exports_a_generator_that_samples(tmp_path, model):
+    from gans_keras.sampling import load_generator, sample
+
+    config = {**TINY["wgan"], "model": "cgan"} if model == "cgan" else TINY["diffusion"]
+    overrides = {**config, "steps": 3, "precision": "mixed_bfloat16", "strategy": "mirrored", "cpu_replicas": 2}
+    summary = _summary(_worker(tmp_path / "run", overrides))
+    assert summary["steps"] == 3
+    generator = load_generator(tmp_path / "run")
+    images = sample(generator, 4, seed=0, verbose=False)
+    assert images.shape == (4, 28, 28, 1) and images.dtype == np.uint8 and len(np.unique(images)) > 2
