@@ -61,6 +61,9 @@ class DiffAugment(keras.layers.Layer):
         self.cutout_ratio = cutout_ratio
         self.seed = seed
         self.seed_generator = keras.random.SeedGenerator(seed)
+        # Its seed is all its state: built now, so that Keras' fit under a strategy, which builds
+        # what is unbuilt by calling the model on a batch, leaves the GAN alone.
+        self.built = True
 
     def call(self, images):
         for name in self.transforms:

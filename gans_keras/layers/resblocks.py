@@ -42,6 +42,7 @@ class ResBlockUp(keras.layers.Layer):
 
     def build(self, input_shape):
         self.norm1.build(input_shape)
+        self.upsample.build(input_shape)
         up_shape = (input_shape[0], input_shape[1] * 2, input_shape[2] * 2, input_shape[3])
         self.conv1.build(up_shape)
         self.norm2.build((*up_shape[:3], self.filters))

@@ -24,7 +24,8 @@ def apply_gradients(optimizer, grads, variables, clip_norm: float | None = None)
     for R a power of 2).
     """
     _, count = replica()
-    grads = sum_over_replicas(list(grads))
+    # An embedding's gradient comes as IndexedSlices; the sums and scalings below want tensors.
+    grads = sum_over_replicas([tf.convert_to_tensor(g) for g in grads])
     norm = unscaled_global_norm(grads, optimizer)
     if clip_norm is not None:
         # The factor of tf.clip_by_global_norm, on the unscaled norm, so loss scaling leaves it alone.

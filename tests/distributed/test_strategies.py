@@ -134,7 +134,7 @@ def test_replicas_keep_their_state_in_sync(case, precision):
     assert result["finite"], result
     replay = [path for path in result["differing"] if "replay_images" in path or "replay_labels" in path]
     assert result["differing"] == replay, result["differing"]
-    assert len(replay) == (0 if case == "diffusion" else 2 if case == "cgan" else 1)
+    assert len(replay) == (0 if case == "diffusion" else 2)
 
 
 @pytest.mark.parametrize("model", ["cgan", "diffusion"])

@@ -24,3 +24,17 @@ def test_clips_the_global_norm_and_returns_it_unscaled(loss_scale):
     norm = apply_gradients(optimizer, [g / 50.0 for g in grads], variables, clip_norm=1.0)
     assert float(norm) == pytest.approx(0.1)
     np.testing.assert_allclose(np.concatenate([v.numpy() for v in variables]), [-0.66, 0.0, -0.88], rtol=1e-5)
+
+
+def test_an_embedding_gradient_is_clipped_too():
+    table = keras.Variable(np.ones((3, 2), "float32"))
+    optimizer = keras.optimizers.SGD(1.0)
+    optimizer.build([table])
+    with tf.GradientTape() as tape:
+        loss = tf.reduce_sum(tf.gather(table, [0, 0]) * 10.0)
+    grad = tape.gradient(loss, [table])
+    assert isinstance(grad[0], tf.IndexedSlices)
+    norm = apply_gradients(optimizer, grad, [table], clip_norm=1.0)
+    assert float(norm) == pytest.approx(np.sqrt(2 * 20.0**2))
+    np.testing.assert_allclose(table.numpy()[0], 1.0 - np.sqrt(0.5), rtol=1e-6)
+    np.testing.assert_array_equal(table.numpy()[1:], 1.0)
