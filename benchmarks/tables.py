@@ -79,12 +79,18 @@ def throughput_table(name: str) -> str:
     return "\n".join(lines)
 
 
+def _kind(name: str) -> str | None:
+    """The benchmark that wrote results/<name>.json, None without one."""
+    path = RESULTS / f"{name}.json"
+    return json.loads(path.read_text()).get("benchmark") if path.is_file() else None
+
+
 def main(which: str) -> int:
     if which == "ablation":
         print(runs_table("ablation_*.json", "train_minutes_this_session"))
     elif which.startswith("diffusion_"):
         print(diffusion_table(which))
-    elif which.startswith("throughput"):
+    elif which.startswith("throughput") or _kind(which) == "throughput":
         print(throughput_table(which))
     elif which.startswith("compare_"):
         print(compare_table(which.removeprefix("compare_")))
