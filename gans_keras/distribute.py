@@ -65,7 +65,6 @@ def make_strategy(name: str, cpu_replicas: int | None = None) -> tf.distribute.S
     raise ValueError(f"unknown strategy {name!r}: choose from {', '.join(STRATEGIES)}")
 
 
-
 def is_multi_worker(strategy: tf.distribute.Strategy) -> bool:
     return isinstance(strategy, tf.distribute.MultiWorkerMirroredStrategy)
 

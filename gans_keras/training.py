@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import dataclasses
+import functools
 import json
 import re
 import time
@@ -34,6 +35,12 @@ GRID_SIZE = 100  # samples in each grid: 10 x 10
 
 class WorkerLostError(ConnectionError):
     """A multi-worker run stopped because another worker (or the network to it) failed."""
+
+
+# What a collective raises when a peer is gone (UnavailableError: its heartbeats stopped, seen when
+# a worker is killed) or does not answer in time; other errors keep their own message.
+LOST_WORKER_ERRORS = (tf.errors.UnavailableError, tf.errors.DeadlineExceededError, tf.errors.AbortedError,
+                      tf.errors.CancelledError)
 
 
 def _first_lines(message: str, count: int = 2) -> str:
@@ -126,8 +133,9 @@ def train(config: TrainConfig, out: str | Path, resume: bool = False, verbose: b
         grid_labels = np.repeat(np.arange(min(config.num_classes, 10)), 10).astype("int32")
     grid_size = GRID_SIZE if grid_labels is None else len(grid_labels)
     latents = np.random.default_rng(config.seed).standard_normal((grid_size, *model.latent_shape))
-    agree = None if replicas == 1 else (lambda flag: on_any_worker(strategy, flag))
-    time_limit = TimeLimit(config.max_minutes, agree) if config.max_minutes else None
+    time_limit = None
+    if config.max_minutes:
+        time_limit = TimeLimit(config.max_minutes, agree=functools.partial(on_any_worker, strategy))
     monitor = TrainingMonitor(
         config.steps,
         images_per_step=config.batch_size * model.batches_per_step,
@@ -163,7 +171,7 @@ def train(config: TrainConfig, out: str | Path, resume: bool = False, verbose: b
         if is_multi_worker(strategy):
             try:
                 fit_multi_worker(model, inputs, config.steps - start_step, callbacks, strategy)
-            except tf.errors.OpError as error:
+            except LOST_WORKER_ERRORS as error:
                 last = list_checkpoints(checkpoint_dir)
                 raise WorkerLostError(
                     f"training stopped at step {current_step(model)}: the cluster lost a worker "

@@ -90,11 +90,12 @@ def jit_compile(config: TrainConfig) -> bool | str:
     import tensorflow as tf
 
     wanted = JIT_COMPILE[config.jit_compile]
-    if tf.distribute.get_strategy().num_replicas_in_sync == 1:
+    replicas = tf.distribute.get_strategy().num_replicas_in_sync
+    if replicas == 1:
         return wanted
     if wanted is True:
-        raise ValueError(f"--jit-compile on needs one replica; strategy {config.strategy} has "
-                         f"{tf.distribute.get_strategy().num_replicas_in_sync}: use --jit-compile auto or off")
+        raise ValueError(f"--jit-compile on needs one replica; strategy {config.strategy} has {replicas}: "
+                         f"use --jit-compile auto or off")
     return False
 
 
