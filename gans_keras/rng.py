@@ -18,6 +18,7 @@ import functools
 import math
 
 import keras
+import numpy as np
 import tensorflow as tf
 
 from gans_keras.distribute import replica
@@ -79,6 +80,10 @@ def normal(shape, generator, dtype="float32") -> tf.Tensor:
 
 
 def dropout(inputs, rate: float, generator) -> tf.Tensor:
-    """Zeroes each element with probability `rate` and scales the kept ones by 1 / (1 - rate)."""
-    keep = uniform(tf.shape(inputs), generator) >= rate
-    return tf.where(keep, inputs / tf.cast(1.0 - rate, inputs.dtype), tf.zeros_like(inputs))
+    """Zeroes each element with probability `rate` and scales the kept ones by 1 / (1 - rate).
+
+    The mask is `uniform(...) >= rate`, compared as the 24-bit integers it is made of: the
+    same mask without a float pass over the feature map."""
+    threshold = math.ceil(float(np.float32(rate)) * 2**BITS)  # as the float32 comparison rounds rate
+    keep = randint(tf.shape(inputs), 0, 2**BITS, generator) >= threshold
+    return inputs * tf.cast(keep, inputs.dtype) * tf.cast(1.0 / (1.0 - rate), inputs.dtype)

@@ -8,7 +8,7 @@ from collections.abc import Sequence
 
 import keras
 
-from gans_keras.layers.diffusion import AttentionBlock, ResidualBlock, SinusoidalEmbedding
+from gans_keras.layers.diffusion import AttentionBlock, GroupNormSiLU, ResidualBlock, SinusoidalEmbedding
 
 
 def build_unet(
@@ -86,8 +86,7 @@ def build_unet(
         if level > 0:
             h = keras.layers.UpSampling2D(2, name=f"up_{level}")(h)
             h = keras.layers.Conv2D(width * channel_mults[level], 3, padding="same", name=f"up_conv_{level}")(h)
-    h = keras.layers.GroupNormalization(min(groups, width), name="out_norm")(h)
-    h = keras.layers.Activation("silu")(h)
+    h = GroupNormSiLU(min(groups, width), name="out_norm")(h)
     # Zero-initialised: the untrained network predicts 0; float32 output under mixed precision.
     out = keras.layers.Conv2D(channels, 3, padding="same", kernel_initializer="zeros", dtype="float32", name="out")(h)
     return keras.Model(inputs, out, name=name)

@@ -5,7 +5,9 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
+from gans_keras import rng
 from gans_keras.layers import AttentionBlock, ResidualBlock, SinusoidalEmbedding
+from gans_keras.layers.diffusion import GroupNormSiLU
 
 
 def _round_trip(model, tmp_path):
@@ -98,3 +100,34 @@ def test_layers_survive_a_keras_round_trip(tmp_path):
     np.testing.assert_allclose(loaded(inputs).numpy(), model(inputs).numpy(), atol=1e-5)
     block = next(layer for layer in loaded.layers if isinstance(layer, ResidualBlock))
     assert (block.channels, block.dropout_rate, block.groups) == (8, 0.2, 4)
+
+
+def test_group_norm_silu_equals_group_norm_then_silu_in_values_and_gradients():
+    x = tf.random.stateless_normal((2, 6, 6, 8), seed=(1, 2))
+    fused = GroupNormSiLU(4)
+    reference = keras.layers.GroupNormalization(4)
+    fused.build(x.shape)
+    reference.build(x.shape)
+    for variable, value in zip(fused.weights, (np.linspace(0.5, 2, 8), np.linspace(-1, 1, 8)), strict=True):
+        variable.assign(value)
+    for variable, source in zip(reference.weights, fused.weights, strict=True):
+        variable.assign(source)
+    with tf.GradientTape(persistent=True) as tape:
+        tape.watch(x)
+        y_fused = fused(x)
+        y_reference = keras.activations.silu(reference(x))
+        loss_fused = tf.reduce_sum(y_fused * tf.sin(x))
+        loss_reference = tf.reduce_sum(y_reference * tf.sin(x))
+    np.testing.assert_allclose(y_fused, y_reference, rtol=1e-5, atol=1e-6)
+    for a, b in zip(tape.gradient(loss_fused, [x, *fused.trainable_weights]),
+                    tape.gradient(loss_reference, [x, *reference.trainable_weights]), strict=True):
+        np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-5)
+
+
+@pytest.mark.parametrize("rate", [0.1, 0.3, 0.5])
+def test_dropout_mask_is_the_uniform_draw_compared_with_the_rate(rate):
+    inputs = tf.ones((4, 16, 16, 8))
+    dropped = rng.dropout(inputs, rate, keras.random.SeedGenerator(5))
+    kept = rng.uniform(inputs.shape, keras.random.SeedGenerator(5)) >= rate
+    np.testing.assert_array_equal(dropped.numpy() != 0, kept.numpy())
+    np.testing.assert_allclose(dropped.numpy()[kept.numpy()], 1 / (1 - rate), rtol=1e-6)
