@@ -33,7 +33,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from sampler_specs import code_version, command_line, machine, parse_samplers, timed_samples  # noqa: E402
+from sampler_specs import code_version, command_line, machine, parse_samplers, parse_setting, timed_samples  # noqa: E402
 
 from gans_keras.config import check_applicable, make_config, read_overrides  # noqa: E402
 from gans_keras.evaluation import evaluate_images  # noqa: E402
@@ -42,11 +42,6 @@ from gans_keras.sampling import load_generator, sample, write_samples  # noqa: E
 from gans_keras.training import train  # noqa: E402
 
 BACKBONE = "classifier:fashion_mnist"
-
-
-def parse_setting(text: str) -> tuple[str, object]:
-    key, _, value = text.partition("=")
-    return key, json.loads(value)
 
 
 def with_scores(record: dict, images, config) -> dict:

@@ -78,6 +78,15 @@ def machine() -> dict:
     return found
 
 
+def parse_setting(text: str) -> tuple[str, object]:
+    """"n_critic=2" -> ("n_critic", 2): one config key of a --set option, its value as JSON."""
+    key, _, value = text.partition("=")
+    try:
+        return key, json.loads(value)
+    except json.JSONDecodeError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not KEY=JSON (e.g. n_critic=2, precision=\"float32\")") from None
+
+
 # DiffusionSampler.configure's keywords a spec may set, besides its sampler and steps
 SAMPLER_SETTINGS = tuple(option.name for option in SAMPLING_FIELDS if option.name not in ("sampler", "steps"))
 

@@ -5,6 +5,7 @@ step's FLOPs and the fraction of this machine's matmul peak (measured in the sam
     python benchmarks/throughput.py --name throughput_cpu
     python benchmarks/throughput.py --name throughput_quick --models dcgan --batch-sizes 64 --steps 10
     python benchmarks/throughput.py --name mirrored_cpu --jit off --precisions float32 --strategies none,mirrored
+    python benchmarks/throughput.py --name diffusion_no_dropout --models diffusion --set dropout=0
 
 Images/s counts real images through discriminator updates (a GAN step takes n_critic batches;
 the plain baseline's does too) or through diffusion updates. The networks are the 15-minute
@@ -24,7 +25,7 @@ import time
 import keras
 import tensorflow as tf
 from plain_gan import plain_gan
-from sampler_specs import ROOT, code_version, command_line, machine  # puts ROOT on sys.path
+from sampler_specs import ROOT, code_version, command_line, machine, parse_setting  # puts ROOT on sys.path
 
 from gans_keras.config import make_config, read_overrides
 from gans_keras.data import load_dataset
@@ -115,6 +116,8 @@ def main() -> int:
     parser.add_argument("--warmup", type=int, default=3, help="untimed steps first (tracing, compiling; >= 1)")
     parser.add_argument("--strategies", default="none", help="none, or none,mirrored to add MirroredStrategy rows")
     parser.add_argument("--cpu-replicas", type=int, default=2, help="logical CPU devices of the mirrored rows")
+    parser.add_argument("--set", type=parse_setting, action="append", default=[], metavar="KEY=JSON",
+                        help="override one preset key in every row, e.g. --set dropout=0")
     args = parser.parse_args()
     strategies = args.strategies.split(",")
     mirrored = make_strategy("mirrored", args.cpu_replicas) if "mirrored" in strategies else None  # before TF starts
@@ -123,7 +126,8 @@ def main() -> int:
     print(f"matmul peak GFLOP/s: {peak}", flush=True)
     header = {"benchmark": "throughput", "name": args.name, "command": command_line(), "commit": code_version(),
               "date": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), "machine": machine(),
-              "steps": args.steps, "warmup": args.warmup, "matmul_peak_gflops_per_second": peak}
+              "steps": args.steps, "warmup": args.warmup, "settings": dict(args.set),
+              "matmul_peak_gflops_per_second": peak}
     path = ROOT / "benchmarks" / "results" / f"{args.name}.json"
     rows = []
     for model_name, batch_size in itertools.product(args.models.split(","), map(int, args.batch_sizes.split(","))):
@@ -139,7 +143,7 @@ def main() -> int:
             settings = {"batch_size": batch_size, "jit_compile": jit, "precision": precision, "strategy": strategy}
             if strategy == "mirrored":
                 settings["cpu_replicas"] = args.cpu_replicas
-            config = make_config(base, classes, settings)
+            config = make_config(base, classes, dict(args.set), settings)
             with (mirrored if strategy == "mirrored" else tf.distribute.get_strategy()).scope():
                 package_model = get_model(config, 28, 1)
             # The plain step takes the same grouped batches, on networks built as the package's.
