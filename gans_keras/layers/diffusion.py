@@ -63,15 +63,16 @@ def _compiled(function):
 
 @keras.saving.register_keras_serializable(package="gans_keras")
 class GroupNormSiLU(keras.layers.GroupNormalization):
-    """silu(GroupNormalization(x)), the weights and arithmetic of GroupNormalization, run as one
-    compiled kernel under TensorFlow: otherwise the normalisation, the activation and their
-    gradients are some twenty small ops over the feature map, and the bf16 UNet step on a CPU
-    was 1.4x slower (benchmarks/README.md, "Where the UNet's step time goes"). The
-    convolutions around it stay outside XLA, with oneDNN."""
+    """silu(GroupNormalization(x)), the weights and arithmetic of GroupNormalization. Under
+    TensorFlow with a reduced-precision compute dtype it runs as one compiled kernel: otherwise
+    the normalisation, the activation, their casts and gradients are some twenty small ops over
+    the feature map, and the bf16 UNet step on a CPU was 1.33x slower; in float32 the compiled
+    kernel was slower (0.90-0.96x), so float32 keeps the plain ops (benchmarks/README.md,
+    "Where the UNet's step time goes"). The convolutions around it stay outside XLA, with oneDNN."""
 
     def build(self, input_shape):
         super().build(input_shape)
-        self._fused = _compiled(self._norm_silu)
+        self._fused = self._norm_silu if self.compute_dtype == "float32" else _compiled(self._norm_silu)
 
     def _norm_silu(self, inputs):
         normalized = super().call(inputs)
