@@ -88,10 +88,10 @@ def _kind(name: str) -> str | None:
 def main(which: str) -> int:
     if which == "ablation":
         print(runs_table("ablation_*.json", "train_minutes_this_session"))
-    elif which.startswith("diffusion_"):
-        print(diffusion_table(which))
     elif which.startswith("throughput") or _kind(which) == "throughput":
         print(throughput_table(which))
+    elif which.startswith("diffusion_"):
+        print(diffusion_table(which))
     elif which.startswith("compare_"):
         print(compare_table(which.removeprefix("compare_")))
     elif which.endswith("min"):
