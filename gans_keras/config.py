@@ -104,7 +104,8 @@ class TrainConfig:
                                           "would break the gradient penalty)", applies_to=GANS,
                                           choices=(None, "layer"), none_means="none", parse=_none_or_text)
     spectral_norm: bool = NETWORKS.setting(False, "spectral normalisation on every discriminator layer "
-                                           "(keras.layers.SpectralNormalization)", applies_to=GANS)
+                                           "(gans_keras.layers.SpectralNormalization: the layers compute with "
+                                           "W / sigma(W) as in Miyato et al. 2018)", applies_to=GANS)
     minibatch_std: bool = NETWORKS.setting(False, "minibatch standard-deviation channel before the "
                                            "discriminator's last convolution", applies_to=GANS)
     init: str = NETWORKS.setting("glorot", "kernel initializer of both networks: glorot, normal (N(0, 0.02)) or "

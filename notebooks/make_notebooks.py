@@ -92,7 +92,9 @@ is minus the distance estimate, so it rising towards 0 is the sign of progress."
         title="SN-GAN",
         text="""\
 Miyato et al. 2018: spectral normalisation divides each discriminator weight by its largest
-singular value (one power iteration a step, `keras.layers.SpectralNormalization`), bounding its
+singular value (one power iteration a step, `gans_keras.layers.SpectralNormalization`: the layer
+computes with W / sigma(W); the outputs below predate it and used Keras' layer, which writes
+W / sigma back into the kernel), bounding its
 Lipschitz constant without a penalty. Hinge loss, five discriminator updates per generator
 update, Adam(2e-4, 0, 0.9).""",
     ),

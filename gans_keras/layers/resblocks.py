@@ -7,11 +7,12 @@ import keras
 from keras import layers
 
 from gans_keras.layers.batch_norm import batch_norm
+from gans_keras.layers.spectral_norm import SpectralNormalization
 
 
 def _conv(filters, kernel_size, initializer, spectral_norm, dtype):
     conv = layers.Conv2D(filters, kernel_size, padding="same", kernel_initializer=initializer, dtype=dtype)
-    return layers.SpectralNormalization(conv, dtype=dtype) if spectral_norm else conv
+    return SpectralNormalization(conv, dtype=dtype) if spectral_norm else conv
 
 
 @keras.saving.register_keras_serializable(package="gans_keras")
@@ -76,7 +77,7 @@ class ResBlockDown(keras.layers.Layer):
         downsample: halve the resolution (2x2 average pooling, odd sizes rounded down).
         first: the "optimised" first block: no activation before its first convolution,
             and pooling before the shortcut's convolution.
-        spectral_norm: wrap the convolutions in `keras.layers.SpectralNormalization`.
+        spectral_norm: wrap the convolutions in `gans_keras.layers.SpectralNormalization`.
         kernel_initializer: initializer of every convolution.
     """
 

@@ -7,6 +7,8 @@ import math
 import keras
 from keras import layers
 
+from gans_keras.layers.spectral_norm import SpectralNormalization
+
 MIN_SIZE, MAX_SIZE = 8, 256
 INITIALIZERS = ("glorot", "normal", "orthogonal")
 CONDITIONINGS = ("projection", "channel")
@@ -34,7 +36,7 @@ def num_upsamplings(image_size: int) -> int:
 
 
 def spectral(layer: keras.layers.Layer, enabled: bool) -> keras.layers.Layer:
-    return layers.SpectralNormalization(layer) if enabled else layer
+    return SpectralNormalization(layer) if enabled else layer
 
 
 def generator_inputs(latent_dim: int, num_classes: int | None, label_dim: int = 32):

@@ -83,7 +83,7 @@ def build_discriminator(
     Args:
         norm: None, or "layer" for LayerNormalization after each hidden convolution.
         spectral_norm: wrap every convolution and the output layer in
-            `keras.layers.SpectralNormalization` (Miyato et al. 2018).
+            `gans_keras.layers.SpectralNormalization` (Miyato et al. 2018).
         minibatch_std: append a `MinibatchStdDev` channel before the last convolution.
         init: kernel initializer, see `kernel_initializer`.
         num_classes: when given, the discriminator also takes integer labels.
