@@ -45,7 +45,7 @@ def op_times(log_dir: Path) -> tuple[collections.Counter, collections.Counter, f
     """Seconds by op type and by layer, summed over the compute threads, and the threads' span."""
     space = xplane_pb2.XSpace()
     space.ParseFromString(next(log_dir.glob("plugins/profile/*/*.xplane.pb")).read_bytes())
-    plane = space.planes[0]
+    plane = next(plane for plane in space.planes if plane.name == "/host:CPU")
     names = {key: value.name for key, value in plane.event_metadata.items()}
     by_type, by_layer, span = collections.Counter(), collections.Counter(), 0.0
     for line in plane.lines:
