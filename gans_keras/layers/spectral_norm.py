@@ -6,10 +6,6 @@ import keras
 from keras import ops
 
 
-def _normalize(vector, epsilon=1e-12):
-    return vector / ops.maximum(ops.sqrt(ops.sum(ops.square(vector))), epsilon)
-
-
 @keras.saving.register_keras_serializable(package="gans_keras")
 class SpectralNormalization(keras.layers.Wrapper):
     """Wraps a Dense, Conv, Conv-transpose or Embedding layer so that it computes with
@@ -56,8 +52,8 @@ class SpectralNormalization(keras.layers.Wrapper):
         matrix = ops.reshape(ops.moveaxis(raw, self._output_axis, -1), (-1, kernel.shape[self._output_axis]))
         u = self.vector_u.value
         for _ in range(self.power_iterations):
-            v = _normalize(ops.matmul(u, ops.transpose(matrix)))
-            u = _normalize(ops.matmul(v, matrix))
+            v = ops.normalize(ops.matmul(u, ops.transpose(matrix)), epsilon=1e-12)
+            u = ops.normalize(ops.matmul(v, matrix), epsilon=1e-12)
         u, v = ops.stop_gradient(u), ops.stop_gradient(v)
         return ops.sum(ops.matmul(v, matrix) * u), u, raw
 
