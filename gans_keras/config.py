@@ -32,6 +32,8 @@ GANS = _models("gan")
 CONDITIONAL_GANS = _models("gan", conditional=True)
 CONDITIONAL_MODELS = _models(conditional=True)
 DIFFUSION_MODELS = _models("diffusion")
+# Models that can take labels: the conditional ones, and any GAN with the semi-supervised discriminator.
+LABELLED_MODELS = tuple(dict.fromkeys(CONDITIONAL_MODELS + GANS))
 
 
 @dataclass(frozen=True)
@@ -88,18 +90,22 @@ class TrainConfig:
     image_size: int | None = DATA.setting(None, "resize the images (antialiased) to this square size, 8 to 256",
                                           none_means="the dataset's own")
     channels: int | None = DATA.setting(None, "1 (grayscale) or 3 (RGB)", none_means="the dataset's own")
-    num_classes: int | None = DATA.setting(None, "number of classes of a conditional model",
-                                           applies_to=CONDITIONAL_MODELS, none_means="the dataset's")
+    num_classes: int | None = DATA.setting(None, "number of classes of a conditional model, or of an "
+                                           "unconditional GAN's --aux-classifier head",
+                                           applies_to=LABELLED_MODELS, none_means="the dataset's")
 
     latent_dim: int = NETWORKS.setting(128, "size of the generator's latent vector z", applies_to=GANS)
     g_width: int = NETWORKS.setting(64, "channels of the generator's last hidden layer (doubled at each lower "
                                     "resolution)", applies_to=GANS)
     d_width: int = NETWORKS.setting(64, "channels of the discriminator's first layer (doubled at each lower "
                                     "resolution)", applies_to=GANS)
-    arch: str = NETWORKS.setting("dcgan", "network family: dcgan (strided convolutions) or resnet (the SN-GAN "
-                                 "paper's residual blocks)", applies_to=GANS, choices=("dcgan", "resnet"))
+    arch: str = NETWORKS.setting("dcgan", "network family: dcgan (strided convolutions), resnet (the SN-GAN "
+                                 "paper's residual blocks) or r3gan (R3GAN's inverted bottlenecks with grouped "
+                                 "convolutions, no normalisation, fix-up initialisation; widths constant across "
+                                 "stages)", applies_to=GANS, choices=("dcgan", "resnet", "r3gan"))
     kernel_size: int | None = NETWORKS.setting(None, "convolution kernel size", applies_to=GANS,
-                                               none_means="4 for dcgan, 3 for resnet, whose blocks need 3")
+                                               none_means="4 for dcgan, 3 for resnet (whose blocks need 3) and "
+                                               "r3gan")
     d_norm: str | None = NETWORKS.setting(None, "normalisation in the discriminator: none or layer (BatchNorm "
                                           "would break the gradient penalty)", applies_to=GANS,
                                           choices=(None, "layer"), none_means="none", parse=_none_or_text)
@@ -113,8 +119,11 @@ class TrainConfig:
     d_conditioning: str = NETWORKS.setting("projection", "how labels enter the discriminator: projection "
                                            "(Miyato & Koyama 2018) or an extra channel", applies_to=CONDITIONAL_GANS,
                                            choices=("projection", "channel"))
-    aux_classifier: bool = NETWORKS.setting(False, "AC-GAN: the discriminator also predicts the class; its "
-                                            "cross-entropy is added to both losses", applies_to=CONDITIONAL_GANS)
+    aux_classifier: bool = NETWORKS.setting(False, "the discriminator also predicts the class. Conditional models: "
+                                            "AC-GAN (Odena et al. 2017), its cross-entropy added to both losses. "
+                                            "Unconditional GANs: the semi-supervised discriminator (Salimans et al. "
+                                            "2016), K class logits whose LogSumExp is the real-vs-fake score, the "
+                                            "real images' cross-entropy added to its loss", applies_to=GANS)
 
     loss: str = GAN_OBJECTIVE.setting("bce", "bce (non-saturating), wasserstein, hinge, lsgan or rpgan (relativistic "
                                       "pairing, Sun et al. 2020, R3GAN's: softplus(-(D(real) - D(fake))) for D, the "
@@ -239,6 +248,9 @@ class TrainConfig:
         if self.guidance_sigma_max is not None and self.guidance_sigma_max <= self.guidance_sigma_min:
             raise ValueError(f"guidance_sigma_max must be > guidance_sigma_min ({self.guidance_sigma_min}), "
                              f"got {self.guidance_sigma_max}")
+        if self.num_classes is not None and not get_preset(self.model).conditional and not self.aux_classifier:
+            raise ValueError(f"num_classes on the unconditional {self.model} sizes the --aux-classifier head: "
+                             f"set aux_classifier too")
         if self.eval_every < 0:
             raise ValueError(f"eval_every must be >= 0, got {self.eval_every}")
         if self.cpu_replicas is not None and (self.cpu_replicas < 1 or self.strategy != "mirrored"):

@@ -113,7 +113,7 @@ def train(config: TrainConfig, out: str | Path, resume: bool = False, verbose: b
         channels=config.channels,
         seed=config.seed,
     )
-    if get_preset(config.model).conditional and config.num_classes is None:
+    if (get_preset(config.model).conditional or config.aux_classifier) and config.num_classes is None:
         config = dataclasses.replace(config, num_classes=num_classes(config.dataset))
     _, height, width, channels = dataset.element_spec[0].shape
     if height is None or height != width:

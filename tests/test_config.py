@@ -55,12 +55,13 @@ def test_settings_of_other_models_are_refused_with_the_models_they_apply_to():
 
     assert set(APPLIES_TO) <= set(FIELDS) and all(set(models) <= set(PRESETS) for models in APPLIES_TO.values())
     with pytest.raises(ValueError, match=r"^gp \(--gp\) does not apply to diffusion: it applies to dcgan, cgan, sngan, "
-                                         r"wgan$"):
+                                         r"wgan, r3gan, r3gan_cond$"):
         check_applicable({"gp": 10.0}, "diffusion")
     with pytest.raises(ValueError, match="sampler .* does not apply to wgan: it applies to diffusion"):
         check_applicable({"steps": 5, "sampler": "ddpm"}, "wgan")
-    with pytest.raises(ValueError, match="num_classes .* does not apply to dcgan: it applies to cgan, diffusion"):
-        check_applicable({"num_classes": 10}, "dcgan")
+    check_applicable({"num_classes": 10, "aux_classifier": True}, "dcgan")  # the semi-supervised head
+    with pytest.raises(ValueError, match="aux_classifier .* does not apply to diffusion"):
+        check_applicable({"aux_classifier": True}, "diffusion")
     for model in PRESETS:  # the settings every model takes
         check_applicable({"steps": 5, "batch_size": 8, "precision": "mixed_bfloat16", "optimizer": "adamw"}, model)
     check_applicable({"num_classes": 10, "aux_classifier": True}, "cgan")
@@ -80,7 +81,7 @@ def test_every_setting_declares_its_section_help_and_models():
 
 def test_the_python_api_refuses_a_changed_setting_the_model_ignores():
     with pytest.raises(ValueError, match=r"^gp \(--gp\) does not apply to diffusion: it applies to dcgan, cgan, "
-                                         r"sngan, wgan$"):
+                                         r"sngan, wgan, r3gan, r3gan_cond$"):
         make_config({"model": "diffusion", "gp": 10.0})
     with pytest.raises(ValueError, match="^guidance .* does not apply to dcgan"):
         make_config({"model": "dcgan"}, {"guidance": 1.0})

@@ -40,9 +40,11 @@ class GAN(keras.Model):
         num_classes: for class-conditional networks (both take `[inputs, labels]`): fakes in
             the discriminator step get the real batch's labels, the generator step draws
             labels uniformly.
-        aux_classifier: the discriminator has a second output, class logits (AC-GAN, Odena et
-            al. 2017); their cross-entropy on real and fake images is added to D's loss and on
-            fake images to G's. Needs `num_classes`.
+        aux_classifier: the discriminator has a second output, class logits. With `num_classes`
+            (AC-GAN, Odena et al. 2017) their cross-entropy on real and fake images is added to
+            D's loss and on fake images to G's. Without (an unconditional model: the semi-supervised
+            discriminator of Salimans et al. 2016, whose score is the logits' LogSumExp) D adds
+            the cross-entropy of the real images' labels; G's loss is unchanged.
         replay_buffer: when > 0, keep that many past fakes; half of each discriminator fake
             batch is drawn from them once enough are stored (Shrivastava et al. 2017).
             Penalties see the real batch's labels. Under a strategy each replica keeps its own.
@@ -85,8 +87,6 @@ class GAN(keras.Model):
         self.instance_noise = instance_noise
         self.instance_noise_steps = instance_noise_steps
         self.num_classes = num_classes
-        if aux_classifier and num_classes is None:
-            raise ValueError("aux_classifier needs a conditional model (num_classes), e.g. --model cgan")
         self.aux_classifier = aux_classifier
         self.clip_grad_norm = clip_grad_norm
         self.replay_size = replay_buffer
@@ -213,7 +213,9 @@ class GAN(keras.Model):
             d_loss = self.gan_loss.d_loss(real_out, fake_out)
             aux_values = {}
             if self.aux_classifier:
-                aux = self._class_loss(labels, real_logits) + self._class_loss(fake_labels, fake_logits)
+                aux = self._class_loss(labels, real_logits)
+                if self.num_classes is not None:  # AC-GAN: fakes are classified as their labels too
+                    aux = aux + self._class_loss(fake_labels, fake_logits)
                 d_loss = d_loss + aux
                 correct = tf.equal(tf.argmax(real_logits, -1, output_type=tf.int32), labels)
                 aux_values = {"d_aux": aux, "d_class_acc_real": tf.reduce_mean(tf.cast(correct, tf.float32))}
@@ -252,7 +254,7 @@ class GAN(keras.Model):
             real_out = self.discriminate(real, real_labels) if pairs_real else None
             g_loss = self.gan_loss.g_loss(real_out, fake_out)
             aux_values = {}
-            if self.aux_classifier:
+            if self.aux_classifier and self.num_classes is not None:
                 aux = self._class_loss(labels, fake_logits)
                 g_loss = g_loss + aux
                 aux_values = {"g_aux": aux}
@@ -279,8 +281,8 @@ class GAN(keras.Model):
 
     def train_step(self, data):
         real, labels = data if isinstance(data, (tuple, list)) else (data, None)
-        if self.num_classes is not None and labels is None:
-            raise ValueError("a conditional GAN needs (images, labels) batches")
+        if (self.num_classes is not None or self.aux_classifier) and labels is None:
+            raise ValueError("a conditional GAN or one with aux_classifier needs (images, labels) batches")
         real = tf.convert_to_tensor(real)
         if real.shape.rank != 5 or real.shape[1] != self.n_critic:
             raise ValueError(f"a GAN step takes n_critic={self.n_critic} batches side by side, images "

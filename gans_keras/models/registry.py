@@ -23,14 +23,18 @@ def build_gan(config: TrainConfig, image_size: int, channels: int) -> GAN:
     from gans_keras.augment import DiffAugment
     from gans_keras.losses import ConsistencyPenalty, GradientPenalty, R1Penalty, R2Penalty
     from gans_keras.models.gan import GAN
-    from gans_keras.networks import dcgan, resnet
+    from gans_keras.networks import dcgan, r3gan, resnet
 
     conditional = get_preset(config.model).conditional
     num_classes = config.num_classes if conditional else None
     if conditional and num_classes is None:
         raise ValueError(f"{config.model} is conditional: set num_classes")
-    networks = {"dcgan": dcgan, "resnet": resnet}[config.arch]
+    networks = {"dcgan": dcgan, "resnet": resnet, "r3gan": r3gan}[config.arch]
     kernel = {} if config.kernel_size is None else {"kernel_size": config.kernel_size}
+    # An unconditional model's class head is the semi-supervised one (its score is the head's LogSumExp).
+    semi_supervised_classes = config.num_classes if config.aux_classifier and not conditional else None
+    if config.aux_classifier and not conditional and config.num_classes is None:
+        raise ValueError(f"aux_classifier on {config.model} classifies the dataset's labels: set num_classes")
     with dtype_policy(config.precision):
         generator = networks.build_generator(
             config.latent_dim, image_size, channels, config.g_width, init=config.init, num_classes=num_classes,
@@ -46,7 +50,8 @@ def build_gan(config: TrainConfig, image_size: int, channels: int) -> GAN:
             init=config.init,
             num_classes=num_classes,
             conditioning=config.d_conditioning,
-            aux_classifier=config.aux_classifier,
+            aux_classifier=config.aux_classifier and conditional,
+            semi_supervised_classes=semi_supervised_classes,
             **kernel,
         )
     penalties = []

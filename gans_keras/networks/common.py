@@ -73,8 +73,32 @@ def discriminator_inputs(image_size: int, channels: int, num_classes: int | None
     return [images, labels], x, labels
 
 
-def discriminator_outputs(features, labels, num_classes, conditioning, aux_classifier, spectral_norm, init):
-    """Score (B, 1) from flat features, plus the class projection and class logits when asked."""
+@keras.saving.register_keras_serializable(package="gans_keras")
+class LogSumExp(layers.Layer):
+    """log sum_k exp(logits_k), (B, K) -> (B, 1): the semi-supervised discriminator's real-vs-fake
+    logit, its K real classes against a "fake" class whose logit is fixed at 0 (Salimans et al. 2016,
+    section 5)."""
+
+    def call(self, logits):
+        return keras.ops.logsumexp(logits, axis=-1, keepdims=True)
+
+    def compute_output_shape(self, input_shape):
+        return (input_shape[0], 1)
+
+
+def discriminator_outputs(features, labels, num_classes, conditioning, aux_classifier, spectral_norm, init,
+                          semi_supervised_classes=None):
+    """Score (B, 1) from flat features, plus the class projection and class logits when asked.
+
+    With `semi_supervised_classes` (an unconditional model) the class logits come first and the
+    score is their LogSumExp, so D's real-vs-fake decision and its classes share one head."""
+    if semi_supervised_classes is not None:
+        if num_classes is not None:
+            raise ValueError("semi_supervised_classes is for an unconditional discriminator: a conditional one "
+                             "takes aux_classifier")
+        logits = spectral(layers.Dense(semi_supervised_classes, kernel_initializer=init, name="class_logits",
+                                       dtype="float32"), spectral_norm)(features)
+        return [LogSumExp(name="score", dtype="float32")(logits), logits]
     score = spectral(layers.Dense(1, kernel_initializer=init, name="score", dtype="float32"), spectral_norm)(features)
     if num_classes is not None and conditioning == "projection":
         # Not spectrally normalised, as in every measured cgan run (Miyato & Koyama normalise it too).

@@ -73,6 +73,7 @@ def build_discriminator(
     num_classes: int | None = None,
     conditioning: str = "projection",
     aux_classifier: bool = False,
+    semi_supervised_classes: int | None = None,
     name: str = "discriminator",
 ) -> keras.Model:
     """images (B, image_size, image_size, channels) [and labels (B,)] -> raw scores (B, 1).
@@ -90,6 +91,8 @@ def build_discriminator(
         conditioning: how labels enter: "projection" (score + <embed(y), features>, Miyato &
             Koyama 2018) or "channel" (a learned label map as an extra input channel).
         aux_classifier: a second output, class logits (B, num_classes) from the same features.
+        semi_supervised_classes: for an unconditional model, a head of this many class logits
+            whose LogSumExp is the score (Salimans et al. 2016); the outputs are [score, logits].
     """
     if norm not in (None, "layer"):
         raise ValueError(f"discriminator norm must be None or 'layer', got {norm!r}")
@@ -105,5 +108,6 @@ def build_discriminator(
             x = layers.LayerNormalization(axis=[1, 2, 3])(x)
         x = layers.LeakyReLU(0.2)(x)  # (B, ceil(size / 2^(level+1)), ..., width * 2^level)
     features = layers.Flatten()(x)
-    outputs = discriminator_outputs(features, labels, num_classes, conditioning, aux_classifier, spectral_norm, init)
+    outputs = discriminator_outputs(features, labels, num_classes, conditioning, aux_classifier, spectral_norm, init,
+                                    semi_supervised_classes)
     return keras.Model(inputs, outputs, name=name)

@@ -64,6 +64,7 @@ def build_discriminator(
     num_classes: int | None = None,
     conditioning: str = "projection",
     aux_classifier: bool = False,
+    semi_supervised_classes: int | None = None,
     name: str = "discriminator",
 ) -> keras.Model:
     """images [and labels] -> raw scores (B, 1) [and class logits].
@@ -90,6 +91,6 @@ def build_discriminator(
     # Sum pooling, as the paper: the average times the (static) number of positions.
     features = layers.Rescaling(float(x.shape[1] * x.shape[2]))(features)
     outputs = discriminator_outputs(
-        features, labels, num_classes, conditioning, aux_classifier, spectral_norm, initializer
+        features, labels, num_classes, conditioning, aux_classifier, spectral_norm, initializer, semi_supervised_classes
     )
     return keras.Model(inputs, outputs, name=name)

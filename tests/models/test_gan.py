@@ -163,9 +163,40 @@ def test_aux_classifier_adds_class_losses():
     assert float(logs["g_aux"]) > 0 and 0.0 <= float(logs["d_class_acc_real"]) <= 1.0
 
 
-def test_aux_classifier_needs_a_conditional_model():
-    with pytest.raises(ValueError, match="aux_classifier .* does not apply to wgan: it applies to cgan"):
+def test_semi_supervised_discriminator_for_an_unconditional_model():
+    config, model = _tiny(model="dcgan", aux_classifier=True, num_classes=4)
+    assert model.num_classes is None and len(model.discriminator.outputs) == 2
+    real = np.random.default_rng(0).uniform(-1, 1, (4, 16, 16, 1)).astype("float32")
+    score, logits = model.discriminator_outputs(real, training=False)
+    # Salimans et al. 2016: the real-vs-fake logit is the LogSumExp of the K real classes' logits.
+    np.testing.assert_allclose(keras.ops.convert_to_numpy(score)[:, 0],
+                               np.log(np.exp(keras.ops.convert_to_numpy(logits)).sum(-1)), rtol=1e-5)
+    head = model.discriminator.get_layer("class_logits")
+    before = keras.ops.convert_to_numpy(head.kernel).copy()
+    logs = model.train_step((real[:, None], np.arange(4, dtype="int32")[:, None]))
+    # Only the real images' labels are classified (the fakes have none): about log(4) untrained.
+    assert float(logs["d_aux"]) == pytest.approx(np.log(4), rel=0.5) and "g_aux" not in logs
+    assert not np.allclose(keras.ops.convert_to_numpy(head.kernel), before)
+    with pytest.raises(ValueError, match="needs \\(images, labels\\) batches"):
+        model.train_step(real[:, None])
+
+
+def test_unconditional_num_classes_needs_the_aux_classifier():
+    with pytest.raises(ValueError, match="num_classes on the unconditional wgan sizes the --aux-classifier head"):
+        _tiny(num_classes=4)
+    with pytest.raises(ValueError, match="aux_classifier on wgan classifies the dataset's labels: set num_classes"):
         _tiny(aux_classifier=True)
+
+
+def test_r3gan_presets_train_with_r1_and_r2():
+    for model_name, extra in (("r3gan", {}), ("r3gan_cond", {"num_classes": 4})):
+        config, model = _tiny(model=model_name, **extra)
+        assert (config.arch, config.loss, config.r1, config.r2, config.latent_dim, config.beta_1) == (
+            "r3gan", "rpgan", 0.05, 0.05, 16, 0.0)  # latent 16: the test's override of the preset's 64
+        assert [p.name for p in model.penalties] == ["r1", "r2"] and model.ema_generator is not None
+        logs = _one_step(model, config)
+        assert set(logs) >= {"d_loss", "g_loss", "r1", "r2"} and all(np.isfinite(float(v)) for v in logs.values())
+        assert (model.num_classes is None) == (model_name == "r3gan")
 
 
 def test_replay_buffer_stores_fakes_and_mixes_them_in():

@@ -19,6 +19,9 @@ CASES = {
     "wgan": dict(model="wgan", n_critic=2, **EVERY_GAN_OPTION),
     "sngan": dict(model="sngan", n_critic=2, arch="resnet", **EVERY_GAN_OPTION),
     "cgan": dict(model="cgan", num_classes=10, aux_classifier=True, loss="rpgan", **EVERY_GAN_OPTION),
+    # R3GAN's networks take no spectral norm; its unconditional form tries the semi-supervised head.
+    "r3gan": dict(model="r3gan", num_classes=10, aux_classifier=True,
+                  **{**EVERY_GAN_OPTION, "spectral_norm": False}),
     "diffusion": dict(model="diffusion", num_classes=10, unet_width=8, unet_mults="1,2", batch_size=4, dropout=0.3,
                       min_snr_gamma=5.0),
 }

@@ -1,0 +1,122 @@
+"""R3GAN's generator and discriminator (Huang et al. 2024, config E), for any square size from 8
+to 256: one stage per resolution from 4x4 up, each of `blocks_per_stage` inverted-bottleneck
+residual blocks (`gans_keras.layers.r3gan_blocks`), no normalisation layers.
+
+Generator: latent [+ label embedding] -> learned 4x4 basis -> blocks -> (1x1 conv, bilinear 2x
+upsampling, blocks) per doubling -> 1x1 conv to the image channels -> crop -> tanh.
+Discriminator, the mirror: zero-padded to 4 * 2^k -> 1x1 conv -> (blocks, [1, 2, 1] downsampling,
+1x1 conv) per halving -> blocks at 4x4 -> depthwise 4x4 convolution -> linear score (and the
+class projection of a conditional model).
+
+Where it departs from the paper: the generator ends in tanh like the package's others (so
+samples stay in [-1, 1]; the paper's output is linear), and the networks are as wide at every
+stage as `width` (the paper's CIFAR-10 model: 768 at every stage).
+"""
+
+from __future__ import annotations
+
+import keras
+from keras import layers
+
+from gans_keras.layers import MinibatchStdDev
+from gans_keras.layers.r3gan_blocks import BlurDownsample, GenerativeBasis, InvertedBottleneck, fan_in_normal
+from gans_keras.networks.common import (
+    crop_and_squash,
+    discriminator_inputs,
+    discriminator_outputs,
+    generator_inputs,
+    num_upsamplings,
+)
+
+BLOCKS_PER_STAGE = 2
+GROUP_WIDTH = 16
+
+
+def _refuse(init: str, spectral_norm: bool = False, norm: str | None = None) -> None:
+    if init != "glorot":
+        raise ValueError(f"the r3gan networks use R3GAN's fix-up initialisation: --init {init} does not apply")
+    if spectral_norm or norm is not None:
+        raise ValueError("the r3gan discriminator has no normalisation layers: spectral_norm and d_norm do not "
+                         "apply (R1 and R2 regularise it)")
+
+
+def _blocks(x, count: int, total_blocks: int, kernel_size: int):
+    for _ in range(count):
+        x = InvertedBottleneck(group_width=GROUP_WIDTH, kernel_size=kernel_size, total_blocks=total_blocks)(x)
+    return x
+
+
+def build_generator(
+    latent_dim: int = 64,
+    image_size: int = 32,
+    channels: int = 3,
+    width: int = 64,
+    kernel_size: int = 3,
+    init: str = "glorot",
+    num_classes: int | None = None,
+    label_dim: int | None = None,
+    name: str = "generator",
+) -> keras.Model:
+    """z (B, latent_dim) [and labels (B,)] -> images (B, image_size, image_size, channels) in [-1, 1].
+
+    Args:
+        width: channels of every stage; width * 2 must be a multiple of 16 (the groups' width).
+        kernel_size: of the blocks' grouped convolutions.
+        init: must be "glorot" (the default): the networks initialise themselves as the paper.
+        label_dim: size of a conditional model's label embedding (None: latent_dim, as the paper).
+    """
+    _refuse(init)
+    stages = num_upsamplings(image_size) + 1
+    total_blocks = stages * BLOCKS_PER_STAGE
+    inputs, x = generator_inputs(latent_dim, num_classes, label_dim or latent_dim)
+    x = GenerativeBasis(width)(x)  # (B, 4, 4, width)
+    x = _blocks(x, BLOCKS_PER_STAGE, total_blocks, kernel_size)
+    for _ in range(stages - 1):
+        x = layers.UpSampling2D(2, interpolation="bilinear")(x)
+        x = _blocks(x, BLOCKS_PER_STAGE, total_blocks, kernel_size)
+    x = layers.Conv2D(channels, 1, use_bias=False, kernel_initializer=fan_in_normal())(x)
+    return keras.Model(inputs, crop_and_squash(x, image_size), name=name)
+
+
+def build_discriminator(
+    image_size: int = 32,
+    channels: int = 3,
+    width: int = 64,
+    kernel_size: int = 3,
+    norm: str | None = None,
+    spectral_norm: bool = False,
+    minibatch_std: bool = False,
+    init: str = "glorot",
+    num_classes: int | None = None,
+    conditioning: str = "projection",
+    aux_classifier: bool = False,
+    semi_supervised_classes: int | None = None,
+    name: str = "discriminator",
+) -> keras.Model:
+    """images [and labels] -> raw scores (B, 1) [and class logits].
+
+    Args as `gans_keras.networks.dcgan.build_discriminator`; `width` is the channels of every
+    stage. `norm` and `spectral_norm` do not apply (the paper uses neither), `init` must be the
+    default; `minibatch_std` adds its channel before the 4x4 stage.
+    """
+    _refuse(init, spectral_norm, norm)
+    halvings = num_upsamplings(image_size)
+    total_blocks = (halvings + 1) * BLOCKS_PER_STAGE
+    inputs, x, labels = discriminator_inputs(image_size, channels, num_classes, conditioning)
+    padding = 4 * 2**halvings - image_size
+    if padding:
+        x = layers.ZeroPadding2D(((padding // 2, padding - padding // 2),) * 2)(x)  # 28 -> 32
+    x = layers.Conv2D(width, 1, use_bias=False, kernel_initializer=fan_in_normal())(x)
+    for _ in range(halvings):
+        x = _blocks(x, BLOCKS_PER_STAGE, total_blocks, kernel_size)
+        x = BlurDownsample()(x)
+    if minibatch_std:
+        x = MinibatchStdDev()(x)
+        x = layers.Conv2D(width, 1, use_bias=False, kernel_initializer=fan_in_normal())(x)
+    x = _blocks(x, BLOCKS_PER_STAGE, total_blocks, kernel_size)  # (B, 4, 4, width)
+    # The discriminative basis: one 4x4 filter per channel (fan-in 16) reduces the map to a vector.
+    x = layers.DepthwiseConv2D(4, use_bias=False, depthwise_initializer=keras.initializers.RandomNormal(0, 0.25))(x)
+    features = layers.Flatten()(x)  # (B, width)
+    outputs = discriminator_outputs(features, labels, num_classes, conditioning, aux_classifier, False,
+                                    fan_in_normal(), semi_supervised_classes)
+    return keras.Model(inputs, outputs, name=name)

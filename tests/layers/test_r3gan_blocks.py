@@ -1,0 +1,62 @@
+import keras
+import numpy as np
+import pytest
+
+from gans_keras.layers.r3gan_blocks import LEAKY_GAIN, BlurDownsample, GenerativeBasis, InvertedBottleneck
+
+
+def test_inverted_bottleneck_starts_as_the_identity_and_learns_a_residual():
+    block = InvertedBottleneck(group_width=8, total_blocks=4)
+    x = np.random.default_rng(0).normal(size=(2, 8, 8, 16)).astype("float32")
+    np.testing.assert_array_equal(keras.ops.convert_to_numpy(block(x)), x)  # zero-initialised last layer
+    assert block.mix.groups == 32 // 8 and block.expand.filters == 32 and not block.project.use_bias
+    block.project.kernel.assign(np.ones(block.project.kernel.shape, "float32") * 0.01)
+    assert not np.allclose(keras.ops.convert_to_numpy(block(x)), x)
+
+
+def test_inverted_bottleneck_fixup_initialisation_scale():
+    total_blocks = 16
+    block = InvertedBottleneck(expansion=2, group_width=16, total_blocks=total_blocks)
+    block.build((None, 8, 8, 128))
+    expected = LEAKY_GAIN * total_blocks ** -0.25
+    # N(0, gain^2 / fan_in); the grouped convolution's fan-in is one group's 3 x 3 x 16 inputs.
+    for layer, fan_in in ((block.expand, 128), (block.mix, 9 * 16)):
+        kernel = keras.ops.convert_to_numpy(layer.kernel)
+        assert kernel.std() * np.sqrt(fan_in) == pytest.approx(expected, rel=0.05)
+        np.testing.assert_array_equal(keras.ops.convert_to_numpy(layer.bias), 0.0)
+
+
+def test_inverted_bottleneck_refuses_groups_that_do_not_divide():
+    with pytest.raises(ValueError, match="channels \\* expansion = 20 is not a multiple of group_width 16"):
+        InvertedBottleneck()(np.zeros((1, 4, 4, 10), "float32"))
+
+
+def test_inverted_bottleneck_round_trips_its_config():
+    block = InvertedBottleneck(expansion=3, group_width=4, kernel_size=5, total_blocks=6)
+    config = block.get_config()
+    clone = InvertedBottleneck.from_config(config)
+    assert (clone.expansion, clone.group_width, clone.kernel_size, clone.total_blocks) == (3, 4, 5, 6)
+
+
+def test_blur_downsample_is_the_121_filter_at_even_pixels():
+    x = np.random.default_rng(1).normal(size=(2, 8, 6, 3)).astype("float32")
+    out = keras.ops.convert_to_numpy(BlurDownsample()(x))
+    taps = np.array([1.0, 2.0, 1.0])
+    kernel = np.outer(taps, taps) / 16
+    padded = np.pad(x, ((0, 0), (1, 1), (1, 1), (0, 0)))
+    expected = np.zeros((2, 4, 3, 3))
+    for i in range(4):
+        for j in range(3):
+            window = padded[:, 2 * i : 2 * i + 3, 2 * j : 2 * j + 3, :]
+            expected[:, i, j] = np.einsum("bhwc,hw->bc", window, kernel)
+    np.testing.assert_allclose(out, expected, rtol=1e-5, atol=1e-6)
+
+
+def test_generative_basis_scales_a_learned_constant_by_a_linear_map_of_z():
+    layer = GenerativeBasis(6)
+    z = np.random.default_rng(2).normal(size=(3, 5)).astype("float32")
+    out = keras.ops.convert_to_numpy(layer(z))
+    basis = keras.ops.convert_to_numpy(layer.basis)
+    scales = z @ keras.ops.convert_to_numpy(layer.linear.kernel)
+    np.testing.assert_allclose(out, basis[None] * scales[:, None, None, :], rtol=1e-5)
+    assert basis.std() == pytest.approx(1.0, abs=0.3)  # N(0, 1), as the paper's basis

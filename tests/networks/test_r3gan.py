@@ -1,0 +1,58 @@
+import keras
+import numpy as np
+import pytest
+
+from gans_keras.layers.r3gan_blocks import InvertedBottleneck
+from gans_keras.networks.common import LogSumExp
+from gans_keras.networks.r3gan import build_discriminator, build_generator
+
+NORMALISATIONS = (keras.layers.BatchNormalization, keras.layers.LayerNormalization, keras.layers.GroupNormalization)
+
+
+def _blocks(network):
+    return sum(isinstance(layer, InvertedBottleneck) for layer in network.layers)
+
+
+@pytest.mark.parametrize("size, channels", [(28, 1), (32, 3), (16, 1)])
+def test_shapes_and_one_stage_per_resolution(size, channels):
+    generator = build_generator(latent_dim=8, image_size=size, channels=channels, width=8)
+    images = generator(np.zeros((2, 8), "float32"))
+    assert images.shape == (2, size, size, channels)
+    stages = {28: 4, 32: 4, 16: 3}[size]  # 4x4 up to the first 4 * 2^k covering the image
+    assert _blocks(generator) == 2 * stages
+    discriminator = build_discriminator(image_size=size, channels=channels, width=8)
+    assert discriminator(images).shape == (2, 1) and _blocks(discriminator) == 2 * stages
+    for network in (generator, discriminator):
+        assert not any(isinstance(layer, NORMALISATIONS) for layer in network.layers)
+
+
+def test_conditional_and_semi_supervised_discriminators():
+    labels = keras.ops.convert_to_tensor(np.array([0, 2], "int32"))
+    generator = build_generator(latent_dim=8, image_size=16, channels=1, width=8, num_classes=3)
+    images = generator([keras.ops.zeros((2, 8)), labels])
+    assert generator.get_layer("label_embedding").output_dim == 8  # the paper: as wide as the latent
+    conditional = build_discriminator(image_size=16, channels=1, width=8, num_classes=3)
+    assert conditional([images, labels]).shape == (2, 1)
+    semi = build_discriminator(image_size=16, channels=1, width=8, semi_supervised_classes=3)
+    score, logits = semi(images)
+    assert any(isinstance(layer, LogSumExp) for layer in semi.layers)
+    np.testing.assert_allclose(keras.ops.convert_to_numpy(score)[:, 0],
+                               np.log(np.exp(keras.ops.convert_to_numpy(logits)).sum(-1)), rtol=1e-5)
+
+
+def test_generator_export_round_trips(tmp_path):
+    generator = build_generator(latent_dim=8, image_size=16, channels=1, width=8)
+    z = np.random.default_rng(0).normal(size=(2, 8)).astype("float32")
+    generator.save(tmp_path / "generator.keras")
+    loaded = keras.models.load_model(tmp_path / "generator.keras")
+    np.testing.assert_allclose(keras.ops.convert_to_numpy(loaded(z)), keras.ops.convert_to_numpy(generator(z)),
+                               rtol=1e-6)
+
+
+def test_r3gan_refuses_what_it_does_not_have():
+    with pytest.raises(ValueError, match="fix-up initialisation: --init normal does not apply"):
+        build_generator(init="normal")
+    with pytest.raises(ValueError, match="no normalisation layers"):
+        build_discriminator(spectral_norm=True)
+    with pytest.raises(ValueError, match="no normalisation layers"):
+        build_discriminator(norm="layer")
