@@ -1,6 +1,6 @@
 """The building blocks of R3GAN's modernised ResNet (Huang et al. 2024, "The GAN is dead; long
 live the GAN! A Modern GAN Baseline", config E): inverted-bottleneck residual blocks with a
-grouped convolution and no normalisation, fix-up initialisation, and [1, 2, 1] resampling."""
+grouped convolution and no normalisation, fix-up initialisation, and low-pass downsampling."""
 
 from __future__ import annotations
 
@@ -88,8 +88,10 @@ class InvertedBottleneck(keras.layers.Layer):
 
 @keras.saving.register_keras_serializable(package="gans_keras")
 class BlurDownsample(keras.layers.Layer):
-    """Halves H and W: the [1, 2, 1] x [1, 2, 1] / 16 low-pass filter, then every second pixel,
-    R3GAN's (and StyleGAN2's) antialiased downsampling. (B, H, W, C) -> (B, H / 2, W / 2, C).
+    """Halves H and W: the [1, 3, 3, 1] x [1, 3, 3, 1] / 64 low-pass filter at stride 2, R3GAN's
+    (and StyleGAN2's) antialiased downsampling; each output is centred between two input pixels,
+    as bilinear downsampling. (B, H, W, C) -> (B, H / 2, W / 2, C). The paper's code names the
+    filter [1, 2, 1] and convolves it with [1, 1] to get these four taps.
 
     Example:
     >>> BlurDownsample()(keras.ops.ones((1, 8, 8, 3))).shape
@@ -97,15 +99,14 @@ class BlurDownsample(keras.layers.Layer):
     """
 
     def build(self, input_shape):
-        taps = np.array([1.0, 2.0, 1.0])
-        kernel = np.outer(taps, taps) / 16.0
+        taps = np.array([1.0, 3.0, 3.0, 1.0])
+        kernel = np.outer(taps, taps) / 64.0
         # Constant, not a weight: depthwise, the same filter on every channel.
         self.kernel = np.tile(kernel[:, :, None, None], (1, 1, input_shape[-1], 1)).astype("float32")
 
     def call(self, x):
-        # One row and column of zeros before, as the filter's taps fall on each even pixel's
-        # left and right neighbours; "valid" then keeps H / 2 positions.
-        x = ops.pad(x, [[0, 0], [1, 0], [1, 0], [0, 0]])
+        # One zero row and column on each side; "valid" then keeps H / 2 positions.
+        x = ops.pad(x, [[0, 0], [1, 1], [1, 1], [0, 0]])
         return ops.depthwise_conv(x, ops.cast(self.kernel, x.dtype), strides=2, padding="valid")
 
     def compute_output_shape(self, input_shape):

@@ -39,13 +39,14 @@ def spectral(layer: keras.layers.Layer, enabled: bool) -> keras.layers.Layer:
     return SpectralNormalization(layer) if enabled else layer
 
 
-def generator_inputs(latent_dim: int, num_classes: int | None, label_dim: int = 32):
-    """(inputs, x): z, or [z, labels] with the labels' embedding joined to z."""
+def generator_inputs(latent_dim: int, num_classes: int | None, label_dim: int = 32, label_init="uniform"):
+    """(inputs, x): z, or [z, labels] with the labels' embedding (initialised by `label_init`) joined to z."""
     z = keras.Input((latent_dim,), name="z")
     if num_classes is None:
         return z, z
     labels = keras.Input((), dtype="int32", name="labels")
-    embedding = layers.Embedding(num_classes, label_dim, name="label_embedding")(labels)  # (B, label_dim)
+    embedding = layers.Embedding(num_classes, label_dim, embeddings_initializer=label_init,
+                                 name="label_embedding")(labels)  # (B, label_dim)
     return [z, labels], layers.Concatenate()([z, embedding])
 
 

@@ -2,12 +2,14 @@
 to 256: one stage per resolution from 4x4 up, each of `blocks_per_stage` inverted-bottleneck
 residual blocks (`gans_keras.layers.r3gan_blocks`), no normalisation layers.
 
-Generator: latent [+ label embedding] -> learned 4x4 basis -> blocks -> (1x1 conv, bilinear 2x
+Generator: latent [+ label embedding] -> learned 4x4 basis -> blocks -> (bilinear 2x
 upsampling, blocks) per doubling -> 1x1 conv to the image channels -> crop -> tanh.
-Discriminator, the mirror: zero-padded to 4 * 2^k -> 1x1 conv -> (blocks, [1, 2, 1] downsampling,
-1x1 conv) per halving -> blocks at 4x4 -> depthwise 4x4 convolution -> linear score (and the
+Discriminator, the mirror: zero-padded to 4 * 2^k -> 1x1 conv -> (blocks, [1, 3, 3, 1] low-pass
+downsampling) per halving -> blocks at 4x4 -> depthwise 4x4 convolution -> linear score (and the
 class projection of a conditional model).
 
+The upsampling is Keras' bilinear UpSampling2D, which is the paper's [1, 3, 3, 1] interpolating
+upsampler away from the border (at the border Keras repeats the edge pixel, the paper pads zeros).
 Where it departs from the paper: the generator ends in tanh like the package's others (so
 samples stay in [-1, 1]; the paper's output is linear), and the networks are as wide at every
 stage as `width` (the paper's CIFAR-10 model: 768 at every stage).
@@ -68,7 +70,9 @@ def build_generator(
     _refuse(init)
     stages = num_upsamplings(image_size) + 1
     total_blocks = stages * BLOCKS_PER_STAGE
-    inputs, x = generator_inputs(latent_dim, num_classes, label_dim or latent_dim)
+    # The paper's embedding is a linear map of the one-hot label, N(0, 1 / classes) like its other layers.
+    label_init = keras.initializers.RandomNormal(0, num_classes**-0.5) if num_classes else None
+    inputs, x = generator_inputs(latent_dim, num_classes, label_dim or latent_dim, label_init)
     x = GenerativeBasis(width)(x)  # (B, 4, 4, width)
     x = _blocks(x, BLOCKS_PER_STAGE, total_blocks, kernel_size)
     for _ in range(stages - 1):

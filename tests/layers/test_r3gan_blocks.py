@@ -38,18 +38,21 @@ def test_inverted_bottleneck_round_trips_its_config():
     assert (clone.expansion, clone.group_width, clone.kernel_size, clone.total_blocks) == (3, 4, 5, 6)
 
 
-def test_blur_downsample_is_the_121_filter_at_even_pixels():
+def test_blur_downsample_is_the_1331_filter_between_pixel_pairs():
     x = np.random.default_rng(1).normal(size=(2, 8, 6, 3)).astype("float32")
     out = keras.ops.convert_to_numpy(BlurDownsample()(x))
-    taps = np.array([1.0, 2.0, 1.0])
-    kernel = np.outer(taps, taps) / 16
+    taps = np.array([1.0, 3.0, 3.0, 1.0]) / 8
     padded = np.pad(x, ((0, 0), (1, 1), (1, 1), (0, 0)))
     expected = np.zeros((2, 4, 3, 3))
     for i in range(4):
         for j in range(3):
-            window = padded[:, 2 * i : 2 * i + 3, 2 * j : 2 * j + 3, :]
-            expected[:, i, j] = np.einsum("bhwc,hw->bc", window, kernel)
+            # Taps on pixels 2i-1 .. 2i+2: centred between 2i and 2i+1.
+            window = padded[:, 2 * i : 2 * i + 4, 2 * j : 2 * j + 4, :]
+            expected[:, i, j] = np.einsum("bhwc,h,w->bc", window, taps, taps)
     np.testing.assert_allclose(out, expected, rtol=1e-5, atol=1e-6)
+    # Away from the zero border a constant image stays constant (the filter sums to 1).
+    constant = keras.ops.convert_to_numpy(BlurDownsample()(np.ones((1, 8, 8, 1), "float32")))
+    np.testing.assert_allclose(constant[0, 1:3, 1:3], 1.0, rtol=1e-6)
 
 
 def test_generative_basis_scales_a_learned_constant_by_a_linear_map_of_z():

@@ -56,3 +56,15 @@ def test_r3gan_refuses_what_it_does_not_have():
         build_discriminator(spectral_norm=True)
     with pytest.raises(ValueError, match="no normalisation layers"):
         build_discriminator(norm="layer")
+
+
+def test_bilinear_upsampling_is_the_papers_1331_upsampler_inside_the_border():
+    x = np.random.default_rng(3).normal(size=(1, 6, 6, 1)).astype("float32")
+    up = keras.ops.convert_to_numpy(keras.layers.UpSampling2D(2, interpolation="bilinear")(x))[0, :, :, 0]
+    # Zero insertion, then the [1, 3, 3, 1] / 4 filter on each axis (gain 2 per axis).
+    taps = np.array([1.0, 3.0, 3.0, 1.0]) / 4
+    inserted = np.zeros((12, 12))
+    inserted[::2, ::2] = x[0, :, :, 0]
+    rows = np.stack([np.convolve(row, taps, mode="full")[1:13] for row in inserted])
+    expected = np.stack([np.convolve(col, taps, mode="full")[1:13] for col in rows.T]).T
+    np.testing.assert_allclose(up[1:-1, 1:-1], expected[1:-1, 1:-1], rtol=1e-5, atol=1e-6)
