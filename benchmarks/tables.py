@@ -3,6 +3,8 @@ README's numbers are the files' numbers.
 
     python benchmarks/tables.py 15min      # runs after 15 minutes; also 25min, 60min
     python benchmarks/tables.py ablation
+    python benchmarks/tables.py tricks         # issue 23's ablation of every GAN option
+    python benchmarks/tables.py sngan_steps    # SN-GAN with Keras' spectral norm against the paper's
     python benchmarks/tables.py diffusion_60min   # its samplers; also diffusion_15min, diffusion_60min_guidance
     python benchmarks/tables.py compare_60min     # diffusion DDIM-50 vs GANs on 1,000 images
     python benchmarks/tables.py throughput_cpu    # a benchmarks/throughput.py results file
@@ -79,6 +81,10 @@ def throughput_table(name: str) -> str:
     return "\n".join(lines)
 
 
+# Tables of fixed-step runs: the results files whose names start with the prefix.
+RUN_GROUPS = {"ablation": "ablation_", "tricks": "tricks_", "sngan_steps": "sngan_steps_"}
+
+
 def _kind(name: str) -> str | None:
     """The benchmark that wrote results/<name>.json, None without one."""
     path = RESULTS / f"{name}.json"
@@ -86,8 +92,8 @@ def _kind(name: str) -> str | None:
 
 
 def main(which: str) -> int:
-    if which == "ablation":
-        print(runs_table("ablation_*.json", "train_minutes_this_session"))
+    if which in RUN_GROUPS:
+        print(runs_table(f"{RUN_GROUPS[which]}*.json", "train_minutes_this_session"))
     elif which.startswith("throughput") or _kind(which) == "throughput":
         print(throughput_table(which))
     elif which.startswith("diffusion_"):
@@ -97,7 +103,7 @@ def main(which: str) -> int:
     elif which.endswith("min"):
         print(runs_table(f"*_{which}.json", "minutes_total"))
     else:
-        print("choose one of: 15min, 25min, 60min, ablation, diffusion_15min, diffusion_60min, "
+        print("choose one of: 15min, 25min, 60min, ablation, tricks, sngan_steps, diffusion_15min, diffusion_60min, "
               "diffusion_60min_guidance, compare_15min, compare_60min", file=sys.stderr)
         return 2
     return 0

@@ -21,7 +21,7 @@ def load_tables_module():
 
 
 def table_names() -> list[str]:
-    """Every table the results files support: runs by budget, the ablation, each diffusion budget."""
+    """Every table the results files support: runs by budget, the fixed-step groups, each diffusion budget."""
     budgets = sorted({match.group(1) for path in RESULTS.glob("*.json")
                       if (match := re.fullmatch(r"[a-z]+_(\d+min)", path.stem))})
     benchmark = {path.stem: json.loads(path.read_text()).get("benchmark") for path in RESULTS.glob("*.json")}
@@ -31,7 +31,9 @@ def table_names() -> list[str]:
                 if re.fullmatch(r"diffusion_\d+min", name)]
     sampler_sweeps = sorted(name for name, kind in benchmark.items() if kind == "diffusion_samplers")
     throughputs = sorted(name for name, kind in benchmark.items() if kind == "throughput")
-    return [*budgets, "ablation", *diffusion_runs, *compared, *sampler_sweeps, *throughputs]
+    run_groups = load_tables_module().RUN_GROUPS
+    groups = [group for group, prefix in run_groups.items() if any(RESULTS.glob(f"{prefix}*.json"))]
+    return [*budgets, *groups, *diffusion_runs, *compared, *sampler_sweeps, *throughputs]
 
 
 def test_every_budget_has_a_table():
