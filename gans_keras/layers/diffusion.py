@@ -143,18 +143,21 @@ class ResidualBlock(keras.layers.Layer):
 
 @keras.saving.register_keras_serializable(package="gans_keras")
 class AttentionBlock(keras.layers.Layer):
-    """x (B, H, W, C), or [x, context (B, L, D)] -> (B, H, W, C).
+    """x (B, H, W, C), or [x, context (B, L, D)], or [x, context, context_mask (B, L)] -> (B, H, W, C).
 
     Multi-head self-attention over the H*W positions of the group-normalised features, then,
     when a context sequence is given, cross-attention from the positions to the context (the
-    text conditioning of latent-diffusion models). Each is a residual branch whose output
-    projection starts at zero, so at initialisation the block is the identity.
+    text conditioning of latent-diffusion models); `cross_first` swaps the two. The mask's False
+    (or 0) entries are context positions no query attends to (a caption's padding). Each is a
+    residual branch whose output projection starts at zero, so at initialisation the block is
+    the identity.
     """
 
-    def __init__(self, heads: int = 4, groups: int = 8, **kwargs):
+    def __init__(self, heads: int = 4, groups: int = 8, cross_first: bool = False, **kwargs):
         super().__init__(**kwargs)
         self.heads = heads
         self.groups = groups
+        self.cross_first = cross_first
 
     def build(self, input_shape):
         cross = isinstance(input_shape, (list, tuple)) and isinstance(input_shape[0], (list, tuple))
@@ -184,16 +187,26 @@ class AttentionBlock(keras.layers.Layer):
             self.cross_proj.build(tokens_shape)
 
     def call(self, inputs):
-        x, context = (inputs[0], inputs[1]) if isinstance(inputs, (list, tuple)) else (inputs, None)
+        inputs = list(inputs) if isinstance(inputs, (list, tuple)) else [inputs]
+        x, context, mask = (inputs + [None, None])[:3]
         if (context is None) != (self.cross_attention is None):
             raise ValueError("an AttentionBlock built with a context must be called with one, and only then")
         height, width, channels = x.shape[1], x.shape[2], x.shape[3]
         tokens = ops.reshape(x, (-1, height * width, channels))
-        h = ops.reshape(self.norm(x), (-1, height * width, channels))
-        tokens = tokens + self.proj(self.attention(h, h))
-        if context is not None:
+
+        def attend_self(tokens):
+            h = self.norm(ops.reshape(tokens, (-1, height, width, channels)))
+            h = ops.reshape(h, (-1, height * width, channels))
+            return tokens + self.proj(self.attention(h, h))
+
+        def attend_context(tokens):
+            attention_mask = None if mask is None else ops.cast(mask, "bool")[:, None, :]
             h = self.cross_norm(tokens)
-            tokens = tokens + self.cross_proj(self.cross_attention(h, context))
+            return tokens + self.cross_proj(self.cross_attention(h, context, attention_mask=attention_mask))
+
+        steps = [attend_self] if context is None else [attend_self, attend_context]
+        for step in reversed(steps) if self.cross_first else steps:
+            tokens = step(tokens)
         return ops.reshape(tokens, (-1, height, width, channels))
 
     def compute_output_shape(self, input_shape):
@@ -201,4 +214,18 @@ class AttentionBlock(keras.layers.Layer):
         return tuple(input_shape[0] if cross else input_shape)
 
     def get_config(self):
-        return {**super().get_config(), "heads": self.heads, "groups": self.groups}
+        return {**super().get_config(), "heads": self.heads, "groups": self.groups, "cross_first": self.cross_first}
+
+
+@keras.saving.register_keras_serializable(package="gans_keras")
+class MaskedMean(keras.layers.Layer):
+    """[sequence (B, L, D), mask (B, L)] -> (B, D): the mean over the positions where the mask is
+    True (zeros for an all-False row, e.g. the empty caption)."""
+
+    def call(self, inputs):
+        sequence, mask = inputs
+        weights = ops.cast(mask, sequence.dtype)[:, :, None]
+        return ops.sum(sequence * weights, axis=1) / ops.maximum(ops.sum(weights, axis=1), 1.0)
+
+    def compute_output_shape(self, input_shape):
+        return (input_shape[0][0], input_shape[0][2])

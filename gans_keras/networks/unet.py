@@ -8,7 +8,9 @@ from collections.abc import Sequence
 
 import keras
 
-from gans_keras.layers.diffusion import AttentionBlock, GroupNormSiLU, ResidualBlock, SinusoidalEmbedding
+from gans_keras.layers.diffusion import AttentionBlock, GroupNormSiLU, MaskedMean, ResidualBlock, SinusoidalEmbedding
+
+TEXT_CONDITIONINGS = ("cross", "pooled", "both")
 
 
 def build_unet(
@@ -23,17 +25,25 @@ def build_unet(
     groups: int = 8,
     num_classes: int | None = None,
     context_dim: int | None = None,
+    text_conditioning: str = "cross",
+    cross_attention_first: bool = False,
     name: str = "unet",
 ) -> keras.Model:
-    """[x_t (B, S, S, C), t (B,) int32, (labels (B,) int32), (context (B, L, context_dim))] -> (B, S, S, C).
+    """[x_t (B, S, S, C), t (B,) int32, (labels (B,) int32), (context (B, L, context_dim), context_mask (B, L))]
+    -> (B, S, S, C).
 
     Level i works at S / 2^i with `width * channel_mults[i]` channels, so S must be divisible
     by 2^(levels - 1): 28 with three levels (28, 14, 7), 32 or 64 with up to four.
     `attention_resolution`: self-attention on feature maps of this size and smaller (0: none).
     `num_classes`: a label embedding is added to the time embedding; label `num_classes` is the
-    "no label" of classifier-free guidance. `context_dim`: the attention blocks also
-    cross-attend to a context sequence.
+    "no label" of classifier-free guidance. `context_dim`: the network takes a context sequence
+    (a caption's token features) and its mask (False at padding), used as `text_conditioning` says:
+    "cross" (the attention blocks cross-attend to it), "pooled" (its masked mean, projected, is
+    added to the time embedding) or "both"; `cross_attention_first` puts cross-attention before
+    self-attention in each block.
     """
+    if text_conditioning not in TEXT_CONDITIONINGS:
+        raise ValueError(f"text_conditioning must be one of {', '.join(TEXT_CONDITIONINGS)}, got {text_conditioning!r}")
     levels = len(channel_mults)
     if levels < 1 or image_size % 2 ** (levels - 1):
         raise ValueError(
@@ -52,13 +62,20 @@ def build_unet(
         inputs.append(labels)
         label_embedding = keras.layers.Embedding(num_classes + 1, embed_dim, name="label_embedding")(labels)
         emb = keras.layers.Add(name="time_plus_label")([emb, label_embedding])
-    context = None
+    cross = None
     if context_dim is not None:
         context = keras.Input((None, context_dim), name="context")
-        inputs.append(context)
+        context_mask = keras.Input((None,), dtype="bool", name="context_mask")
+        inputs += [context, context_mask]
+        if text_conditioning in ("pooled", "both"):
+            pooled = MaskedMean(name="context_pool")([context, context_mask])
+            text_embedding = keras.layers.Dense(embed_dim, name="text_proj")(pooled)
+            emb = keras.layers.Add(name="time_plus_text")([emb, text_embedding])
+        if text_conditioning in ("cross", "both"):
+            cross = [context, context_mask]
 
     def attend(h):
-        return AttentionBlock(heads, groups)(h if context is None else [h, context])
+        return AttentionBlock(heads, groups, cross_first=cross_attention_first)(h if cross is None else [h, *cross])
 
     h = keras.layers.Conv2D(width, 3, padding="same", name="stem")(x_t)
     skips = [h]

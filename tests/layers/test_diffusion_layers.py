@@ -135,3 +135,22 @@ def test_dropout_mask_is_the_uniform_draw_compared_with_the_rate(rate):
     kept = rng.uniform(inputs.shape, keras.random.SeedGenerator(5)) >= rate
     np.testing.assert_array_equal(dropped.numpy() != 0, kept.numpy())
     np.testing.assert_allclose(dropped.numpy()[kept.numpy()], 1 / (1 - rate), rtol=1e-6)
+
+
+def test_cross_attention_mask_and_order():
+    x, context = tf.random.normal((2, 4, 4, 8)), tf.random.normal((2, 5, 6))
+    mask = tf.constant([[True, True, False, False, False], [True] * 5])
+    blocks = [AttentionBlock(heads=2, groups=4, cross_first=first) for first in (False, True)]
+    for block in blocks:
+        block([x, context, mask])
+    blocks[1].set_weights(blocks[0].get_weights())
+    for weight in blocks[0].weights:  # non-zero output projections, so both branches act
+        weight.assign(tf.random.normal(weight.shape, stddev=0.3))
+    blocks[1].set_weights(blocks[0].get_weights())
+    self_then_cross, cross_then_self = (block([x, context, mask]).numpy() for block in blocks)
+    assert not np.allclose(self_then_cross, cross_then_self)  # the order is a real choice
+    # What the mask hides (the first sample's last three positions) changes nothing.
+    hidden = tf.concat([context[:, :2], tf.random.normal((2, 3, 6))], axis=1)
+    np.testing.assert_allclose(blocks[0]([x, hidden, mask]).numpy()[0], self_then_cross[0], atol=1e-5)
+    assert not np.allclose(blocks[0]([x, hidden, mask]).numpy()[1], self_then_cross[1])
+    assert AttentionBlock.from_config(blocks[1].get_config()).cross_first
