@@ -23,6 +23,26 @@ def fan_in_normal(gain: float = 1.0) -> keras.initializers.Initializer:
 
 
 @keras.saving.register_keras_serializable(package="gans_keras")
+class GroupedConv2D(layers.Conv2D):
+    """keras.layers.Conv2D with `groups`, computed as one ordinary convolution per group,
+    concatenated: the same variables and outputs. Keras' TensorFlow backend runs a grouped
+    convolution on the CPU through an XLA-compiled fallback (TensorFlow's CPU kernels lack its
+    gradient without oneDNN), which made an R3GAN block 20x slower than the same block without
+    groups; per-group convolutions take the ordinary kernels on every backend."""
+
+    def convolution_op(self, inputs, kernel):
+        if self.groups == 1:
+            return super().convolution_op(inputs, kernel)
+        axis = -1 if self.data_format == "channels_last" else 1
+        pairs = zip(ops.split(inputs, self.groups, axis=axis), ops.split(kernel, self.groups, axis=-1), strict=True)
+        return ops.concatenate([
+            ops.conv(x, k, strides=list(self.strides), padding=self.padding, dilation_rate=self.dilation_rate,
+                     data_format=self.data_format)
+            for x, k in pairs
+        ], axis=axis)
+
+
+@keras.saving.register_keras_serializable(package="gans_keras")
 class InvertedBottleneck(keras.layers.Layer):
     """x + conv1x1(act(grouped conv(act(conv1x1(x))))): (B, H, W, C) -> (B, H, W, C).
 
@@ -65,7 +85,7 @@ class InvertedBottleneck(keras.layers.Layer):
         gain = LEAKY_GAIN * self.total_blocks ** (-1.0 / 4.0)
         policy = self.dtype_policy
         self.expand = layers.Conv2D(inner, 1, kernel_initializer=fan_in_normal(gain), dtype=policy)
-        self.mix = layers.Conv2D(inner, self.kernel_size, padding="same", groups=inner // self.group_width,
+        self.mix = GroupedConv2D(inner, self.kernel_size, padding="same", groups=inner // self.group_width,
                                  kernel_initializer=fan_in_normal(gain), dtype=policy)
         self.project = layers.Conv2D(channels, 1, use_bias=False, kernel_initializer="zeros", dtype=policy)
         self.expand.build(input_shape)

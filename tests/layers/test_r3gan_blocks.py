@@ -1,8 +1,15 @@
 import keras
 import numpy as np
 import pytest
+import tensorflow as tf
 
-from gans_keras.layers.r3gan_blocks import LEAKY_GAIN, BlurDownsample, GenerativeBasis, InvertedBottleneck
+from gans_keras.layers.r3gan_blocks import (
+    LEAKY_GAIN,
+    BlurDownsample,
+    GenerativeBasis,
+    GroupedConv2D,
+    InvertedBottleneck,
+)
 
 
 def test_inverted_bottleneck_starts_as_the_identity_and_learns_a_residual():
@@ -63,3 +70,21 @@ def test_generative_basis_scales_a_learned_constant_by_a_linear_map_of_z():
     scales = z @ keras.ops.convert_to_numpy(layer.linear.kernel)
     np.testing.assert_allclose(out, basis[None] * scales[:, None, None, :], rtol=1e-5)
     assert basis.std() == pytest.approx(1.0, abs=0.3)  # N(0, 1), as the paper's basis
+
+
+def test_grouped_conv_equals_keras_grouped_conv_with_its_gradients():
+    x = tf.random.normal((2, 6, 6, 12))
+    ours = GroupedConv2D(8, 3, padding="same", groups=4, bias_initializer="ones")
+    keras_conv = keras.layers.Conv2D(8, 3, padding="same", groups=4)
+    ours.build(x.shape)
+    keras_conv.build(x.shape)
+    keras_conv.set_weights(ours.get_weights())  # the same variables: ours' kernel and bias fit Keras' layer
+    results = []
+    for layer in (ours, keras_conv):
+        with tf.GradientTape(persistent=True) as tape:
+            tape.watch(x)
+            y = layer(x)
+            loss = tf.reduce_sum(tf.square(y))
+        results.append([y, tape.gradient(loss, x), *tape.gradient(loss, layer.trainable_variables)])
+    for a, b in zip(*results, strict=True):
+        np.testing.assert_allclose(a.numpy(), b.numpy(), rtol=1e-4, atol=1e-5)
