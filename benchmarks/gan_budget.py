@@ -16,6 +16,11 @@ spacing, clip_x0, guidance_sigma_min, guidance_sigma_max, otherwise the run's se
     python benchmarks/gan_budget.py --config benchmarks/configs/diffusion_fashion_mnist_15min.json \
         --name diffusion_15min --samplers ddim:50,ddim:10,ddim:20,ddim:100,ddpm:1000:100,ddim:50:100
 
+A text-to-image run (text_diffusion on fashion_mnist_captions) samples image i from the i-th of
+10,000 held-out-template prompts (classes balanced, attributes drawn with the run's seed), is
+scored against Fashion-MNIST's test images, and adds each sampler's prompt adherence (the
+prompted class by the shipped classifier, brightness and width by measurement).
+
 Writes benchmarks/results/<name>.json and copies the final sample grid to
 markdown_img/<name>.png. (Until the metrics existed this script was benchmarks/wgan_demo.py,
 which wrote results/wgan_demo_<name>.json without scores.)
@@ -35,25 +40,35 @@ sys.path.insert(0, str(ROOT))
 
 from sampler_specs import code_version, command_line, machine, parse_samplers, parse_setting, timed_samples  # noqa: E402
 
+from gans_keras.captions import BUILTIN as BUILTIN_CAPTIONS  # noqa: E402
+from gans_keras.captions import adherence, evaluation_prompts  # noqa: E402
 from gans_keras.config import check_applicable, make_config, read_overrides  # noqa: E402
 from gans_keras.evaluation import evaluate_images  # noqa: E402
 from gans_keras.io import write_json  # noqa: E402
+from gans_keras.presets import get_preset  # noqa: E402
 from gans_keras.sampling import load_generator, sample, write_samples  # noqa: E402
 from gans_keras.training import train  # noqa: E402
 
 BACKBONE = "classifier:fashion_mnist"
 
 
-def with_scores(record: dict, images, config) -> dict:
-    """A sampler's record with the classifier scores of its images added."""
-    return {**record, BACKBONE: evaluate_images(images, config.dataset, backbone=BACKBONE, num=len(images))}
+def with_scores(record: dict, images, config, prompted=None) -> dict:
+    """A sampler's record with the classifier scores of its images added, and for a text model
+    (`prompted`: the prompts, labels and attribute classes) the adherence to its prompts."""
+    reference = "fashion_mnist" if config.dataset == BUILTIN_CAPTIONS else config.dataset
+    scores = evaluate_images(images, reference, backbone=BACKBONE, num=len(images))
+    if prompted is not None:
+        _, labels, attribute_classes = prompted
+        scores["adherence"] = adherence(images, labels[:len(images)], attribute_classes[:len(images)])
+    return {**record, BACKBONE: scores}
 
 
-def score_samplers(generator, specs, num_samples: int, config) -> dict:
+def score_samplers(generator, specs, num_samples: int, config, prompted=None) -> dict:
     """Per sampler (see sampler_specs.timed_samples): settings, seconds per 1000 images, images
     and classifier scores."""
-    return {key: {**with_scores(record, samples, config), "samples": samples}
-            for key, record, samples in timed_samples(generator, specs, num_samples, config)}
+    prompts = None if prompted is None else prompted[0]
+    return {key: {**with_scores(record, samples, config, prompted), "samples": samples}
+            for key, record, samples in timed_samples(generator, specs, num_samples, config, prompts=prompts)}
 
 
 def provenance(benchmark: str, name: str) -> dict:
@@ -97,17 +112,19 @@ def main() -> int:
     summary["minutes_total"] = round(minutes_before + summary["train_minutes_this_session"], 2)
     write_json(out / "summary.json", summary)
     generator = load_generator(out)
+    prompted = evaluation_prompts(args.num_samples, config.seed) if get_preset(config.model).text else None
+    prompts = None if prompted is None else prompted[0]
     samplers = {}
     if args.samplers:
-        samplers = score_samplers(generator, args.samplers, args.num_samples, config)
+        samplers = score_samplers(generator, args.samplers, args.num_samples, config, prompted)
         headline = samplers[next(iter(samplers))]
         images, scores = headline["samples"], headline[BACKBONE]
         for record in samplers.values():
             del record["samples"]
     else:
-        images = sample(generator, args.num_samples, seed=config.seed)
-        scores = evaluate_images(images, config.dataset, backbone=BACKBONE, num=args.num_samples)
-    samples_path, _ = write_samples(images, out / "samples.npz")
+        images = sample(generator, args.num_samples, seed=config.seed, prompts=prompts)
+        scores = with_scores({}, images, config, prompted)[BACKBONE]
+    samples_path, _ = write_samples(images, out / "samples.npz", prompts=prompts)
 
     grid = ROOT / "markdown_img" / f"{args.name}.png"
     shutil.copyfile(out / summary["sample_grid"], grid)

@@ -111,8 +111,8 @@ def parse_samplers(text: str) -> list[tuple[str, int, int | None, dict]]:
 BATCH_SIZE = 500  # sample()'s default: the batches that step noise is drawn for
 
 
-def timed_samples(generator, specs, num_samples: int, config,
-                  part: tuple[int, int] = (0, 1)) -> Iterator[tuple[str, dict, np.ndarray]]:
+def timed_samples(generator, specs, num_samples: int, config, part: tuple[int, int] = (0, 1),
+                  prompts: list[str] | None = None) -> Iterator[tuple[str, dict, np.ndarray]]:
     """Per sampler: its results key, its record (settings, image count, seconds per 1000 images in
     batches of 500) and its uint8 images, all from the run's seed, so every sampler starts from the
     same latents and labels. Settings a spec leaves out are the run's, not the previous spec's.
@@ -120,6 +120,7 @@ def timed_samples(generator, specs, num_samples: int, config,
     With `part` (k, n), only the k-th of n runs of whole batches of each sampler's images, from the
     latents and step noise that one process making them all would use (a DiffusionSampler draws
     its step noise per call), so n processes can share the work and join their images.
+    A text model samples image i from `prompts[i]`.
     """
     index, parts = part
     run_settings = {key: value for key, value in sampler_options(config).items() if key in SAMPLER_SETTINGS}
@@ -136,7 +137,8 @@ def timed_samples(generator, specs, num_samples: int, config,
         calls_before += batches
         name = f"{sampler}-{steps}" + "".join(f"-{key}{value}" for key, value in settings.items())
         started = time.perf_counter()
-        samples = sample(generator, stop - start, seed=config.seed, batch_size=BATCH_SIZE, start=start)
+        samples = sample(generator, stop - start, seed=config.seed, batch_size=BATCH_SIZE, start=start,
+                         prompts=None if prompts is None else prompts[start:stop])
         seconds = time.perf_counter() - started
         print(f"{name}: {stop - start} images in {seconds:.1f} s", flush=True)
         record = {"sampler": sampler, "steps": steps, **settings, "images": stop - start,

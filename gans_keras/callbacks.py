@@ -109,14 +109,17 @@ class TrainingMonitor(keras.callbacks.Callback):
 class SampleGrid(keras.callbacks.Callback):
     """Writes `samples/step_<step>.png` from a fixed latent batch every `every` steps.
 
-    With `labels` (conditional models), the grid has 10 columns: one row per class when
-    the labels come in runs of 10.
+    With `labels` (conditional models: class labels, or a text model's caption token ids), the
+    grid has 10 columns: one row per class or caption when they come in runs of 10, each row
+    under its `row_titles` entry if given.
     """
 
-    def __init__(self, latents: np.ndarray, directory: str | Path, every: int, labels: np.ndarray | None = None):
+    def __init__(self, latents: np.ndarray, directory: str | Path, every: int, labels: np.ndarray | None = None,
+                 row_titles: list[str] | None = None):
         super().__init__()
         self.latents = latents
         self.labels = labels
+        self.row_titles = row_titles
         self.directory = Path(directory)
         self.every = every
 
@@ -125,7 +128,8 @@ class SampleGrid(keras.callbacks.Callback):
         inputs = self.latents if self.labels is None else [self.latents, self.labels]
         images = generate(self.model.sampling_generator, inputs)
         columns = None if self.labels is None else 10
-        return save_grid(to_uint8(images), self.directory / f"step_{step:08d}.png", columns=columns, scale=2)
+        return save_grid(to_uint8(images), self.directory / f"step_{step:08d}.png", columns=columns, scale=2,
+                         row_titles=self.row_titles)
 
     def on_train_batch_end(self, batch, logs=None):
         if current_step(self.model) % self.every == 0:

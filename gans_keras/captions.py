@@ -224,8 +224,15 @@ def load_captioned_dataset(name: str = BUILTIN, split: str = "train", *, batch_s
     else:
         raise ValueError(f"unknown captioned dataset {name!r}: choose from {BUILTIN}, folder:PATH, tfds:NAME")
     if shuffle:
-        source = source.shuffle(20_000, seed=seed, reshuffle_each_iteration=True)
-    if repeat:
+        unshuffled = source
+
+        def shuffled(_):
+            ordered = unshuffled.shuffle(20_000, seed=seed, reshuffle_each_iteration=True)
+            return ordered.repeat() if repeat else ordered
+
+        # As in data.load_dataset: every iterator sees the order of a first one.
+        source = tf.data.Dataset.range(1).flat_map(shuffled)
+    elif repeat:
         source = source.repeat()
     draws = tf.data.Dataset.random(seed=seed)
 
@@ -245,3 +252,67 @@ def load_captioned_dataset(name: str = BUILTIN, split: str = "train", *, batch_s
 
     dataset = tf.data.Dataset.zip((source, draws)).map(prepare, num_parallel_calls=tf.data.AUTOTUNE)
     return dataset.batch(batch_size, drop_remainder=True).prefetch(tf.data.AUTOTUNE)
+
+
+def caption_texts(name: str = BUILTIN, *, caption_key: str | None = None, data_dir: str | None = None) -> list[str]:
+    """Every caption of a captioned dataset's training split (for fitting a tokenizer)."""
+    if name == BUILTIN:
+        return [text for texts in fashion_mnist_captions("train")[1] for text in texts]
+    if name.startswith("folder:"):
+        return [text for texts in _read_metadata(Path(name[len("folder:"):])).values() for text in texts]
+    if name.startswith("tfds:"):
+        if not caption_key:
+            raise ValueError(f"{name} needs caption_key: the name of its text feature (--caption-key)")
+        source = _tfds_captioned(name[len("tfds:"):], "train", caption_key, data_dir)
+        return [text.decode() for _, texts in source.as_numpy_iterator() for text in texts]
+    raise ValueError(f"unknown captioned dataset {name!r}: choose from {BUILTIN}, folder:PATH, tfds:NAME")
+
+
+def prompts_for(labels, attribute_classes, template: str = HELD_OUT_TEMPLATES[0]) -> list[str]:
+    """A prompt per image for fashion_mnist_captions: class `labels[i]` with brightness and width
+    classes `attribute_classes[i]` (as `attributes` measures them), in `template`."""
+    return [describe(int(label), int(level), int(width), template)
+            for label, (level, width) in zip(labels, attribute_classes, strict=True)]
+
+
+def grid_prompts(name: str = BUILTIN, count: int = 10, **options) -> list[str]:
+    """`count` prompts for a text model's sample grids: for fashion_mnist_captions one per class in
+    a held-out template, the attributes varying from row to row; for other datasets the first
+    distinct training captions."""
+    if name == BUILTIN:
+        labels = np.arange(count) % len(CLASS_NAMES)
+        attribute_classes = np.stack([np.arange(count) % len(BRIGHTNESS), (np.arange(count) // 2) % len(WIDTH)], 1)
+        return prompts_for(labels, attribute_classes)
+    return list(dict.fromkeys(caption_texts(name, **options)))[:count]
+
+
+def evaluation_prompts(num: int, seed: int = 0) -> tuple[list[str], np.ndarray, np.ndarray]:
+    """`num` fashion_mnist_captions prompts in the held-out templates (alternating), for measuring
+    adherence: (prompts, labels (N,) balanced over the classes, attribute classes (N, 2) drawn
+    uniformly with `seed`)."""
+    rng = np.random.default_rng(seed)
+    labels = np.arange(num) % len(CLASS_NAMES)
+    attribute_classes = np.stack([rng.integers(0, len(BRIGHTNESS), num), rng.integers(0, len(WIDTH), num)], axis=1)
+    prompts = [describe(int(label), int(level), int(width), HELD_OUT_TEMPLATES[i % len(HELD_OUT_TEMPLATES)])
+               for i, (label, (level, width)) in enumerate(zip(labels, attribute_classes, strict=True))]
+    return prompts, labels, attribute_classes
+
+
+def adherence(images: np.ndarray, labels: np.ndarray, attribute_classes: np.ndarray,
+              classifier: str = "classifier:fashion_mnist") -> dict[str, float]:
+    """How well uint8 images (N, 28, 28, 1) follow fashion_mnist_captions prompts of classes
+    `labels` and attribute classes `attribute_classes` (N, 2): the shipped classifier's accuracy at
+    the prompted class, and the share whose measured brightness and width (against the prompted
+    class's thresholds) are the prompted ones; `attribute_adherence` is their mean."""
+    from gans_keras.metrics.extractors import extract, get_extractor
+
+    labels, attribute_classes = np.asarray(labels), np.asarray(attribute_classes)
+    if len(images) != len(labels) or attribute_classes.shape != (len(labels), 2):
+        raise ValueError(f"need one label and two attribute classes per image: {len(images)} images, labels "
+                         f"{labels.shape}, attribute classes {attribute_classes.shape}")
+    _, logits = extract(get_extractor(classifier), images, verbose=False)
+    measured = attributes(images, labels, fit_thresholds(*load_arrays("fashion_mnist", "train")))
+    brightness, width = (float(np.mean(measured[:, i] == attribute_classes[:, i])) for i in range(2))
+    return {"class_adherence": float(np.mean(np.asarray(logits).argmax(axis=1) == labels)),
+            "brightness_adherence": brightness, "width_adherence": width,
+            "attribute_adherence": (brightness + width) / 2}

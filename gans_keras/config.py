@@ -32,6 +32,9 @@ GANS = _models("gan")
 CONDITIONAL_GANS = _models("gan", conditional=True)
 CONDITIONAL_MODELS = _models(conditional=True)
 DIFFUSION_MODELS = _models("diffusion")
+TEXT_MODELS = tuple(name for name, preset in PRESETS.items() if preset.text)
+# FID while training draws class-balanced or unconditional samples: not made for prompts yet.
+UNPROMPTED_MODELS = tuple(name for name in EVERY_MODEL if name not in TEXT_MODELS)
 # Models that can take labels: the conditional ones, and any GAN with the semi-supervised discriminator.
 LABELLED_MODELS = tuple(dict.fromkeys(CONDITIONAL_MODELS + GANS))
 
@@ -64,6 +67,7 @@ DATA = Section("data", "what to train on")
 NETWORKS = Section("networks", "the GAN's generator and discriminator")
 GAN_OBJECTIVE = Section("gan objective", "the GAN's loss, penalties and discriminator schedule")
 DIFFUSION = Section("diffusion", "the diffusion model's UNet, noise schedule and loss")
+TEXT = Section("text", "how a text-to-image model reads its captions")
 SAMPLING = Section("sampling", "how a diffusion model samples its grids, evaluations and gans_keras.sample")
 OPTIMISATION = Section("optimisation", "optimisers, length and seed of training")
 DEVICES = Section("devices", "where the train step runs and how: precision, XLA, tf.distribute")
@@ -86,7 +90,11 @@ class TrainConfig:
     model: str = DATA.setting("wgan", "model to train: " + "; ".join(
         f"{name}: {preset.description}" for name, preset in PRESETS.items()))
     dataset: str = DATA.setting("fashion_mnist", "training data: fashion_mnist, mnist, cifar10, digits, tfds:NAME "
-                                "(TensorFlow Datasets) or folder:PATH (a folder of images, one subfolder per class)")
+                                "(TensorFlow Datasets) or folder:PATH (a folder of images, one subfolder per class); "
+                                "text models: fashion_mnist_captions, folder:PATH with a metadata.jsonl or "
+                                "captions.csv, or tfds:NAME with --caption-key")
+    caption_key: str | None = DATA.setting(None, "the text feature of a tfds:NAME dataset that holds the captions",
+                                           applies_to=TEXT_MODELS, none_means="none (needed for tfds:NAME)")
     image_size: int | None = DATA.setting(None, "resize the images (antialiased) to this square size, 8 to 256",
                                           none_means="the dataset's own")
     channels: int | None = DATA.setting(None, "1 (grayscale) or 3 (RGB)", none_means="the dataset's own")
@@ -161,8 +169,27 @@ class TrainConfig:
     min_snr_gamma: float = DIFFUSION.setting(0.0, "Min-SNR-gamma loss weighting: each image's error weighted by "
                                              "min(SNR_t, gamma) relative to L_simple (Hang et al. 2023 use 5; 0: "
                                              "off)", applies_to=DIFFUSION_MODELS)
-    label_dropout: float = DIFFUSION.setting(0.1, "probability of training without the label (for classifier-free "
-                                             "guidance)", applies_to=DIFFUSION_MODELS)
+    label_dropout: float = DIFFUSION.setting(0.1, "probability of training without the label, or for a text model "
+                                             "with the empty caption (for classifier-free guidance; alias "
+                                             "--caption-dropout)", applies_to=DIFFUSION_MODELS,
+                                             aliases=("--caption-dropout",))
+
+    text_encoder: str = TEXT.setting("learned", "the caption encoder: learned (a word tokenizer fitted on the "
+                                     "training captions and a small Transformer trained with the UNet)",
+                                     applies_to=TEXT_MODELS, choices=("learned",))
+    text_conditioning: str = TEXT.setting("cross", "how the caption reaches the UNet: cross (its attention blocks "
+                                          "cross-attend to the token features, padding masked), pooled (the "
+                                          "tokens' masked mean added to the time embedding) or both",
+                                          applies_to=TEXT_MODELS, choices=("cross", "pooled", "both"))
+    cross_attention_first: bool = TEXT.setting(False, "cross-attention before self-attention in each attention "
+                                               "block (default: self first)", applies_to=TEXT_MODELS)
+    caption_length: int = TEXT.setting(16, "tokens per caption: longer captions are cut, shorter ones padded",
+                                       applies_to=TEXT_MODELS)
+    text_vocabulary: int = TEXT.setting(2000, "largest vocabulary of the learned tokenizer (padding and unknown "
+                                        "words included)", applies_to=TEXT_MODELS)
+    text_dim: int = TEXT.setting(64, "width of the learned text encoder (a multiple of its 4 attention heads)",
+                                 applies_to=TEXT_MODELS)
+    text_depth: int = TEXT.setting(2, "Transformer blocks of the learned text encoder", applies_to=TEXT_MODELS)
 
     sampler: str = SAMPLING.sampling_setting("sampler")
     sampling_steps: int = SAMPLING.sampling_setting("sampling_steps")
@@ -213,16 +240,18 @@ class TrainConfig:
     log_every: int = OUTPUTS.setting(10, "write TensorBoard scalars every this many steps")
 
     eval_every: int = EVALUATION.setting(0, "compute FID and KID every this many steps, shown in the progress bar "
-                                         "and TensorBoard (0: off)")
+                                         "and TensorBoard (0: off)", applies_to=UNPROMPTED_MODELS)
     eval_backbone: str = EVALUATION.setting("auto", "features for --eval-every: auto (the dataset's shipped "
                                             "classifier, else inception), inception, keras-inception, "
-                                            "classifier:NAME or classifier:PATH")
-    eval_samples: int = EVALUATION.setting(2000, "generated and real images compared at each evaluation")
+                                            "classifier:NAME or classifier:PATH", applies_to=UNPROMPTED_MODELS)
+    eval_samples: int = EVALUATION.setting(2000, "generated and real images compared at each evaluation",
+                                           applies_to=UNPROMPTED_MODELS)
 
     def __post_init__(self):
         get_preset(self.model)
         positive = ("latent_dim", "g_width", "d_width", "n_critic", "batch_size", "unet_width", "unet_res_blocks",
-                    "steps", "sample_every", "checkpoint_every", "keep_checkpoints", "log_every", "eval_samples")
+                    "steps", "sample_every", "checkpoint_every", "keep_checkpoints", "log_every", "eval_samples",
+                    "caption_length", "text_dim", "text_depth")
         for name in positive:
             if getattr(self, name) < 1:
                 raise ValueError(f"{name} must be >= 1, got {getattr(self, name)}")
@@ -251,6 +280,11 @@ class TrainConfig:
         if self.num_classes is not None and not get_preset(self.model).conditional and not self.aux_classifier:
             raise ValueError(f"num_classes on the unconditional {self.model} sizes the --aux-classifier head: "
                              f"set aux_classifier too")
+        if self.text_dim % 4:
+            raise ValueError(f"text_dim must be a multiple of the text encoder's 4 attention heads, "
+                             f"got {self.text_dim}")
+        if self.text_vocabulary < 3:
+            raise ValueError(f"text_vocabulary must be >= 3 (padding, unknown and a word), got {self.text_vocabulary}")
         if self.eval_every < 0:
             raise ValueError(f"eval_every must be >= 0, got {self.eval_every}")
         if self.cpu_replicas is not None and (self.cpu_replicas < 1 or self.strategy != "mirrored"):

@@ -14,6 +14,7 @@ class Preset:
     description: str
     defaults: dict = field(default_factory=dict)
     conditional: bool = False  # takes class labels; config.num_classes must be set
+    text: bool = False  # takes captions: trains on a captioned dataset, samples from prompts
 
 
 # The paper's CIFAR-10 schedules (cosine over 20M images: lr 2e-4 -> 5e-5, gamma 0.05 -> 0.005,
@@ -23,6 +24,8 @@ class Preset:
 # reaches at 1.2M images.
 R3GAN_DEFAULTS = dict(arch="r3gan", loss="rpgan", r1=0.05, r2=0.05, n_critic=1, latent_dim=64, lr_g=2e-4, lr_d=2e-4,
                       beta_1=0.0, beta_2=0.9, ema_decay=0.999)
+
+DIFFUSION_DEFAULTS = dict(lr_g=5e-4, beta_1=0.9, beta_2=0.999, ema_decay=0.999, clip_grad_norm=1.0)
 
 PRESETS = {
     "dcgan": Preset(
@@ -71,8 +74,16 @@ PRESETS = {
         description="class-conditional DDPM (Ho et al. 2020): UNet predicting the noise, T 1000, linear "
         "schedule, EMA 0.999, label dropout 0.1 for classifier-free guidance, Adam(5e-4), gradient norm "
         "clipped to 1; sampled by DDIM (Song et al. 2020) or DDPM",
-        defaults=dict(lr_g=5e-4, beta_1=0.9, beta_2=0.999, ema_decay=0.999, clip_grad_norm=1.0),
+        defaults=DIFFUSION_DEFAULTS,
         conditional=True,
+    ),
+    "text_diffusion": Preset(
+        kind="diffusion",
+        description="text-to-image DDPM: the diffusion preset's UNet and training, conditioned on captions "
+        "through a learned text encoder (cross-attention to its token features, --text-conditioning), the "
+        "caption dropped with probability 0.1 for classifier-free guidance; trains on fashion_mnist_captions",
+        defaults={**DIFFUSION_DEFAULTS, "dataset": "fashion_mnist_captions"},
+        text=True,
     ),
 }
 

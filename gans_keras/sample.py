@@ -1,7 +1,9 @@
 """Sample a trained run: `python -m gans_keras.sample --run runs/NAME --num 10000 --out samples.npz`.
 
 Writes uint8 images [N, H, W, C] under the key `images` (and `labels` for conditional models)
-and a PNG grid beside it (one row per class for conditional models). Diffusion runs also take
+and a PNG grid beside it (one row per class for conditional models). A text-to-image run samples
+from prompts (`--prompt "a dark ankle boot" --prompt ...` or `--prompts FILE`, one a line; `--num`
+images shared evenly between them, stored as `prompts`), a grid row under each. Diffusion runs also take
 the sampler settings (`--sampler ddim --sampling-steps 50 --eta 0 --guidance 2`) and can write
 the per-step statistics of x_t and the predicted x_0 (`--stats stats.json`, with a plot).
 """
@@ -19,7 +21,14 @@ from gans_keras.flags import flag_name
 from gans_keras.io import write_json
 from gans_keras.samplers.loop import DiffusionSampler, plot_sampling_stats
 from gans_keras.samplers.options import CONFIG_NAMES, add_flags, given_settings
-from gans_keras.sampling import balanced_labels, generator_classes, load_generator, sample, write_samples
+from gans_keras.sampling import (
+    balanced_labels,
+    generator_classes,
+    load_generator,
+    sample,
+    takes_prompts,
+    write_samples,
+)
 
 DIFFUSION_FLAGS = CONFIG_NAMES
 
@@ -42,6 +51,20 @@ def load_configured_generator(args: argparse.Namespace, extra_flags: tuple[str, 
     return generator
 
 
+def read_prompts(args: argparse.Namespace) -> list[str] | None:
+    """The prompts of --prompt and --prompts FILE, in that order; None when neither is given."""
+    prompts = list(args.prompts or [])
+    if args.prompts_file is not None:
+        if not args.prompts_file.is_file():
+            raise FileNotFoundError(f"prompts file {args.prompts_file} does not exist")
+        prompts += [line.strip() for line in args.prompts_file.read_text().splitlines() if line.strip()]
+        if not prompts:
+            raise ValueError(f"prompts file {args.prompts_file} holds no prompt")
+    if any(not prompt.strip() for prompt in prompts):
+        raise ValueError("a prompt is empty: give some text (guidance already uses the empty caption)")
+    return prompts or None
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="python -m gans_keras.sample",
@@ -59,23 +82,36 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--class", dest="label", type=int, help="conditional models: only this class (default: all, balanced)"
     )
+    parser.add_argument("--prompt", dest="prompts", action="append",
+                        help="text-to-image runs: a prompt (repeat the flag for several)")
+    parser.add_argument("--prompts", dest="prompts_file", type=Path,
+                        help="text-to-image runs: a file of prompts, one a line")
     diffusion = add_diffusion_flags(parser)
     diffusion.add_argument("--stats", type=Path, help="write per-step min/max/std of x_t and x_0 of the last "
                            "batch to this .json, and a plot beside it (.png)")
     args = parser.parse_args(argv)
     try:
+        prompts = read_prompts(args)
         generator = load_configured_generator(args, extra_flags=("stats",))
         classes = generator_classes(generator)
         labels = None
-        if args.label is not None:
+        if prompts is not None and not takes_prompts(generator):
+            raise ValueError(f"{args.run} is not a text-to-image run: --prompt does not apply")
+        if takes_prompts(generator):
+            if prompts is None:
+                raise ValueError(f"{args.run} is a text-to-image run: give --prompt TEXT or --prompts FILE")
+            if args.label is not None:
+                raise ValueError("--class does not apply to a text-to-image run: describe the class in the prompt")
+            prompts = [prompts[i] for i in balanced_labels(args.num, len(prompts))]
+        elif args.label is not None:
             labels = np.full(args.num, args.label)
         elif classes is not None:
             labels = balanced_labels(args.num, classes)
-        images = sample(generator, args.num, args.seed, args.batch_size, labels=labels)
+        images = sample(generator, args.num, args.seed, args.batch_size, labels=labels, prompts=prompts)
     except (ValueError, FileNotFoundError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
-    out, grid = write_samples(images, args.out or args.run / "samples.npz", labels)
+    out, grid = write_samples(images, args.out or args.run / "samples.npz", labels, prompts)
     print(f"wrote {len(images)} images {images.shape[1:]} to {out} and a grid to {grid}")
     if args.stats is not None:
         write_json(args.stats, {key: value.tolist() for key, value in generator.stats.items()})

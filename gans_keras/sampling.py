@@ -35,7 +35,23 @@ def load_generator(run: str | Path) -> keras.Model | DiffusionSampler:
     if config is None or get_preset(config.model).kind != "diffusion":
         return network
     schedule = NoiseSchedule(config.noise_schedule, config.timesteps)
-    return DiffusionSampler(network, schedule, config.prediction, config.num_classes, **sampler_options(config))
+    text = {}
+    if get_preset(config.model).text:
+        from gans_keras.layers.text_encoder import load_tokenizer
+        from gans_keras.training import TOKENIZER_FILE
+
+        tokenizer_path = Path(run) / TOKENIZER_FILE
+        if not tokenizer_path.is_file():
+            raise FileNotFoundError(f"no {TOKENIZER_FILE} in {run}: a text model's run needs the tokenizer it "
+                                    f"was trained with")
+        text = dict(caption_length=config.caption_length, tokenizer=load_tokenizer(tokenizer_path))
+    return DiffusionSampler(network, schedule, config.prediction, config.num_classes, **sampler_options(config),
+                            **text)
+
+
+def takes_prompts(generator: keras.Model | DiffusionSampler) -> bool:
+    """Whether the generator is a text model's sampler (conditioned on prompts)."""
+    return isinstance(generator, DiffusionSampler) and generator.caption_length is not None
 
 
 def generator_classes(generator: keras.Model | DiffusionSampler) -> int | None:
@@ -80,6 +96,7 @@ def sample(
     labels: np.ndarray | None = None,
     verbose: bool = True,
     start: int = 0,
+    prompts: list[str] | None = None,
 ) -> np.ndarray:
     """`num` uint8 images (N, H, W, C) from z ~ N(0, I); the same seed gives the same images.
 
@@ -87,16 +104,26 @@ def sample(
     (i % classes); an unconditional one takes none. `start` skips the seed's first `start`
     latents (and default labels), so that pieces sampled apart join into one call's images.
     A diffusion sampler also draws its step noise (DDPM, DDIM with eta > 0) from `seed`: from
-    the same noise, DDPM-1000 turns other latents into nearly the same images.
+    the same noise, DDPM-1000 turns other latents into nearly the same images. A text model takes
+    `prompts` instead of labels: one per image.
     """
     if num < 1:
         raise ValueError(f"num must be >= 1, got {num}")
     if start < 0:
         raise ValueError(f"start must be >= 0, got {start}")
     classes = generator_classes(generator)
-    if classes is None and labels is not None:
+    if takes_prompts(generator):
+        if labels is not None:
+            raise ValueError("this generator is text-conditioned: it takes prompts, not class labels")
+        if prompts is None or len(prompts) != num:
+            raise ValueError(f"this generator is text-conditioned: give {num} prompts, one per image, got "
+                             f"{'none' if prompts is None else len(prompts)}")
+        labels = generator.encode(prompts)
+    elif prompts is not None:
+        raise ValueError("this generator is not text-conditioned: it takes no prompts")
+    elif classes is None and labels is not None:
         raise ValueError("this generator is unconditional: it takes no class labels")
-    if classes is not None:
+    elif classes is not None:
         labels = balanced_labels(start + num, classes)[start:] if labels is None else np.asarray(labels)
         if labels.shape != (num,) or labels.min() < 0 or labels.max() >= classes:
             raise ValueError(f"labels must be {num} integers in [0, {classes}), got shape {labels.shape}")
@@ -121,19 +148,27 @@ def sample(
     return np.concatenate(batches)
 
 
-def write_samples(images: np.ndarray, out: str | Path, labels: np.ndarray | None = None) -> tuple[Path, Path]:
-    """Writes `out` (.npz: `images`, and `labels` when given) and a grid PNG beside it.
+def write_samples(images: np.ndarray, out: str | Path, labels: np.ndarray | None = None,
+                  prompts: list[str] | None = None) -> tuple[Path, Path]:
+    """Writes `out` (.npz: `images`, and `labels` or `prompts` when given) and a grid PNG beside it.
 
-    With labels the grid shows up to 10 images of each of the first 10 classes, a row each.
+    With labels the grid shows up to 10 images of each of the first 10 classes, a row each; with
+    prompts, of each of the first 10 distinct prompts, a row each under its prompt.
     """
     out = Path(out)
-    arrays = {"images": images} if labels is None else {"images": images, "labels": labels}
+    arrays = {"images": images}
+    if labels is not None:
+        arrays["labels"] = labels
+    if prompts is not None:
+        arrays["prompts"] = np.asarray(prompts, dtype=str)  # a unicode array: np.load needs no pickle
     with atomic_path(out) as tmp, open(tmp, "wb") as f:
         np.savez_compressed(f, **arrays)
-    if labels is None:
-        grid = save_grid(images[:100], out.with_suffix(".png"), scale=2)
-    else:
-        rows = [images[labels == c][:10] for c in np.unique(labels)[:10]]
-        cells = np.concatenate([np.concatenate([r, np.full((10 - len(r), *r.shape[1:]), 255, np.uint8)]) for r in rows])
-        grid = save_grid(cells, out.with_suffix(".png"), columns=10, scale=2)
+    if labels is None and prompts is None:
+        return out, save_grid(images[:100], out.with_suffix(".png"), scale=2)
+    keys = np.asarray(labels if prompts is None else prompts)
+    rows = np.unique(keys).tolist()[:10] if prompts is None else list(dict.fromkeys(prompts))[:10]
+    cells = [images[keys == key][:10] for key in rows]
+    cells = np.concatenate([np.concatenate([r, np.full((10 - len(r), *r.shape[1:]), 255, np.uint8)]) for r in cells])
+    grid = save_grid(cells, out.with_suffix(".png"), columns=10, scale=2,
+                     row_titles=None if prompts is None else rows)
     return out, grid

@@ -15,6 +15,7 @@ import numpy as np
 import tensorflow as tf
 
 from gans_keras.callbacks import PeriodicCheckpoint, SampleGrid, TimeLimit, TrainingMonitor
+from gans_keras.captions import caption_texts, grid_prompts, load_captioned_dataset
 from gans_keras.checkpoint import (
     current_step,
     list_checkpoints,
@@ -26,11 +27,22 @@ from gans_keras.config import TrainConfig
 from gans_keras.data import load_dataset, num_classes
 from gans_keras.distribute import is_chief, is_multi_worker, make_strategy, on_any_worker
 from gans_keras.io import atomic_path, write_json
+from gans_keras.layers.text_encoder import fit_tokenizer, load_tokenizer, save_tokenizer
 from gans_keras.metrics.callback import EvaluationCallback, default_backbone
 from gans_keras.models.registry import get_model
 from gans_keras.presets import get_preset
 
 GRID_SIZE = 100  # samples in each grid: 10 x 10
+TOKENIZER_FILE = "tokenizer.json"  # a text model's vocabulary, beside generator.keras
+
+
+def caption_tokenizer(config: TrainConfig, saved: Path | None = None) -> keras.layers.TextVectorization:
+    """A text model's tokenizer: the one `saved` holds (a resumed run keeps its ids), else one
+    fitted on the dataset's training captions."""
+    if saved is not None and saved.is_file():
+        return load_tokenizer(saved)
+    captions = caption_texts(config.dataset, caption_key=config.caption_key)
+    return fit_tokenizer(captions, max_tokens=config.text_vocabulary, sequence_length=config.caption_length)
 
 
 class WorkerLostError(ConnectionError):
@@ -106,13 +118,22 @@ def train(config: TrainConfig, out: str | Path, resume: bool = False, verbose: b
             f"{out} already holds checkpoints: pass --resume to continue it, or choose another --out"
         )
     keras.utils.set_random_seed(config.seed)
-    dataset = load_dataset(
-        config.dataset,
-        batch_size=config.batch_size,
-        image_size=config.image_size,
-        channels=config.channels,
-        seed=config.seed,
-    )
+    text = get_preset(config.model).text
+    tokenizer = None
+    if text:
+        tokenizer = caption_tokenizer(config, out / TOKENIZER_FILE if resume else None)
+        dataset = load_captioned_dataset(config.dataset, batch_size=config.batch_size, image_size=config.image_size,
+                                         channels=config.channels, caption_key=config.caption_key, seed=config.seed)
+        dataset = dataset.map(lambda images, captions: (images, tokenizer(captions)),
+                              num_parallel_calls=tf.data.AUTOTUNE)
+    else:
+        dataset = load_dataset(
+            config.dataset,
+            batch_size=config.batch_size,
+            image_size=config.image_size,
+            channels=config.channels,
+            seed=config.seed,
+        )
     if (get_preset(config.model).conditional or config.aux_classifier) and config.num_classes is None:
         config = dataclasses.replace(config, num_classes=num_classes(config.dataset))
     _, height, width, channels = dataset.element_spec[0].shape
@@ -126,11 +147,17 @@ def train(config: TrainConfig, out: str | Path, resume: bool = False, verbose: b
     if chief:
         out.mkdir(parents=True, exist_ok=True)
         write_json(out / "config.json", config.to_dict())
+        if tokenizer is not None:
+            save_tokenizer(tokenizer, out / TOKENIZER_FILE)
 
-    grid_labels = None
+    grid_labels, grid_titles = None, None
     if config.num_classes and get_preset(config.model).conditional:
         # One row per class (the first 10 classes), 10 samples each.
         grid_labels = np.repeat(np.arange(min(config.num_classes, 10)), 10).astype("int32")
+    elif text:
+        # One row per prompt, 10 samples each, the prompt written above its row.
+        grid_titles = grid_prompts(config.dataset, caption_key=config.caption_key)
+        grid_labels = np.repeat(keras.ops.convert_to_numpy(tokenizer(grid_titles)), 10, axis=0).astype("int32")
     grid_size = GRID_SIZE if grid_labels is None else len(grid_labels)
     latents = np.random.default_rng(config.seed).standard_normal((grid_size, *model.latent_shape))
     time_limit = None
@@ -144,7 +171,7 @@ def train(config: TrainConfig, out: str | Path, resume: bool = False, verbose: b
         verbose=verbose and chief,
         time_limit=time_limit,
     )
-    sampler = SampleGrid(latents.astype("float32"), out / "samples", config.sample_every, grid_labels)
+    sampler = SampleGrid(latents.astype("float32"), out / "samples", config.sample_every, grid_labels, grid_titles)
     # Workers other than the chief only train: the logged losses (reduced over every replica)
     # and the agreed time limit stop them where the chief stops.
     callbacks = [monitor]

@@ -19,7 +19,10 @@ def to_uint8(images, value_range: tuple[float, float] = (-1.0, 1.0)) -> np.ndarr
     return np.clip(np.round(scaled), 0, 255).astype(np.uint8)
 
 
-def image_grid(images: np.ndarray, columns: int | None = None, padding: int = 2) -> np.ndarray:
+GRID_PADDING = 2
+
+
+def image_grid(images: np.ndarray, columns: int | None = None, padding: int = GRID_PADDING) -> np.ndarray:
     """uint8 images (N, H, W, C) -> one uint8 image (rows, columns) with white padding."""
     images = np.asarray(images)
     if images.ndim != 4 or images.dtype != np.uint8:
@@ -39,17 +42,36 @@ def image_grid(images: np.ndarray, columns: int | None = None, padding: int = 2)
     return grid
 
 
-def save_grid(images: np.ndarray, path: str | Path, columns: int | None = None, scale: int = 1) -> Path:
-    """Writes uint8 images as one PNG grid, each pixel repeated `scale` times per side."""
+def save_grid(images: np.ndarray, path: str | Path, columns: int | None = None, scale: int = 1,
+              row_titles: list[str] | None = None) -> Path:
+    """Writes uint8 images as one PNG grid, each pixel repeated `scale` times per side; with
+    `row_titles`, each row's title (a text model's prompt, say) is written above it."""
     from PIL import Image
 
     grid = image_grid(images, columns)
     if scale > 1:
         grid = grid.repeat(scale, axis=0).repeat(scale, axis=1)
     image = Image.fromarray(grid[..., 0] if grid.shape[-1] == 1 else grid)
+    if row_titles is not None:
+        image = _with_row_titles(image, row_titles, row_height=(images.shape[1] + GRID_PADDING) * scale)
     with atomic_path(path) as tmp:
         image.save(tmp, format="PNG")
     return Path(path)
+
+
+def _with_row_titles(grid, titles: list[str], row_height: int, band: int = 14):
+    """The grid image with a white band holding `titles[r]` above its row r."""
+    from PIL import Image, ImageDraw
+
+    rows = min(len(titles), grid.height // row_height)
+    titled = Image.new(grid.mode, (grid.width, grid.height + rows * band), "white")
+    draw = ImageDraw.Draw(titled)
+    for row in range(rows):
+        top = row * (row_height + band)
+        draw.text((4, top + 1), titles[row], fill="black")
+        titled.paste(grid.crop((0, row * row_height, grid.width, (row + 1) * row_height)), (0, top + band))
+    titled.paste(grid.crop((0, rows * row_height, grid.width, grid.height)), (0, rows * (row_height + band)))
+    return titled
 
 
 @contextlib.contextmanager

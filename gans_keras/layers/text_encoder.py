@@ -3,6 +3,10 @@ trained with the UNet (the offline alternative to a frozen pretrained backbone).
 
 from __future__ import annotations
 
+import json
+import os
+from collections.abc import Sequence
+
 import keras
 from keras import ops
 
@@ -17,6 +21,38 @@ def fit_tokenizer(captions, max_tokens: int = 2000, sequence_length: int = 16) -
                                                standardize="lower_and_strip_punctuation")
     tokenizer.adapt(list(captions))
     return tokenizer
+
+
+def save_tokenizer(tokenizer: keras.layers.TextVectorization, path: str | os.PathLike) -> None:
+    """Writes the tokenizer's vocabulary and settings as JSON (a run's tokenizer.json): a sampler
+    must turn prompts into the ids the network was trained on."""
+    from gans_keras.io import write_json
+
+    config = tokenizer.get_config()
+    write_json(path, {"vocabulary": tokenizer.get_vocabulary(), "sequence_length": config["output_sequence_length"],
+                      "standardize": config["standardize"]})
+
+
+def load_tokenizer(path: str | os.PathLike) -> keras.layers.TextVectorization:
+    """The tokenizer `save_tokenizer` wrote: the same ids for every caption."""
+    saved = json.loads(open(path).read())
+    vocabulary: Sequence[str] = saved["vocabulary"]
+    if list(vocabulary[:2]) != ["", "[UNK]"]:
+        raise ValueError(f"{path}: the vocabulary must start with the padding and out-of-vocabulary tokens")
+    # TextVectorization adds the padding and OOV tokens itself.
+    return keras.layers.TextVectorization(vocabulary=list(vocabulary[2:]), standardize=saved["standardize"],
+                                          output_sequence_length=saved["sequence_length"])
+
+
+@keras.saving.register_keras_serializable(package="gans_keras")
+class TokenMask(keras.layers.Layer):
+    """Token ids (B, L) -> bool (B, L): True at real tokens, False at padding (id 0)."""
+
+    def call(self, token_ids):
+        return ops.not_equal(token_ids, PADDING_ID)
+
+    def compute_output_spec(self, token_ids):
+        return keras.KerasTensor(token_ids.shape, "bool")
 
 
 @keras.saving.register_keras_serializable(package="gans_keras")

@@ -24,7 +24,9 @@ class Diffusion(keras.Model):
     the network's prediction, each image's error weighted by Min-SNR-gamma when
     `min_snr_gamma` is set. With `num_classes`, each label is replaced by the "no label"
     index `num_classes` with probability `label_dropout`, so one network learns the
-    conditional and the unconditional model that classifier-free guidance combines.
+    conditional and the unconditional model that classifier-free guidance combines. With
+    `caption_length` the batches hold captions as token ids (B, caption_length) instead, and a
+    dropped caption is the empty one (all padding).
 
     Args:
         network: [x_t, t (int32), (labels)] -> prediction shaped like x_t.
@@ -37,7 +39,8 @@ class Diffusion(keras.Model):
             `tf.train.ExponentialMovingAverage`), so short runs are not dominated by the
             untrained initial weights.
         num_classes: class-conditional network when set.
-        label_dropout: probability of training a sample without its label.
+        caption_length: text-conditional network (its third input: caption token ids) when set.
+        label_dropout: probability of training a sample without its label or caption.
         seed: seed of the timestep, noise and label-dropout stream.
         sampler_options: defaults of `sampling_generator` (sampler, steps, eta, clip_x0, guidance).
         clip_grad_norm: clip the global gradient norm to this (None: no clipping).
@@ -46,7 +49,7 @@ class Diffusion(keras.Model):
     def __init__(self, network: keras.Model, schedule: NoiseSchedule, prediction: str = "eps",
                  min_snr_gamma: float = 0.0, ema_decay: float = 0.999, num_classes: int | None = None,
                  label_dropout: float = 0.1, seed: int | None = None, sampler_options: dict | None = None,
-                 clip_grad_norm: float | None = None, **kwargs):
+                 clip_grad_norm: float | None = None, caption_length: int | None = None, **kwargs):
         super().__init__(**kwargs)
         check_choice("prediction", prediction, CHOICES["prediction"])
         if min_snr_gamma < 0:
@@ -55,12 +58,16 @@ class Diffusion(keras.Model):
             raise ValueError(f"ema_decay must be in [0, 1), got {ema_decay}")
         if not 0.0 <= label_dropout <= 1.0:
             raise ValueError(f"label_dropout must be in [0, 1], got {label_dropout}")
+        if num_classes is not None and caption_length is not None:
+            raise ValueError("a diffusion model takes class labels (num_classes) or captions (caption_length), "
+                             "not both")
         self.network = network
         self.schedule = schedule
         self.prediction = prediction
         self.min_snr_gamma = min_snr_gamma
         self.ema_decay = ema_decay
         self.num_classes = num_classes
+        self.caption_length = caption_length
         self.label_dropout = label_dropout
         self.seed_generator = keras.random.SeedGenerator(seed)
         self.sampler_options = dict(sampler_options or {})
@@ -97,7 +104,7 @@ class Diffusion(keras.Model):
         if self._sampler is None:
             network = self.ema_network if self.ema_network is not None else self.network
             self._sampler = DiffusionSampler(network, self.schedule, self.prediction, self.num_classes,
-                                             **self.sampler_options)
+                                             caption_length=self.caption_length, **self.sampler_options)
         return copy.copy(self._sampler)
 
     def call(self, inputs, training=False):
@@ -114,6 +121,8 @@ class Diffusion(keras.Model):
         x0, labels, _ = keras.utils.unpack_x_y_sample_weight(data)
         if self.num_classes is not None and labels is None:
             raise ValueError("a class-conditional diffusion model needs (images, labels) batches")
+        if self.caption_length is not None and labels is None:
+            raise ValueError("a text-conditional diffusion model needs (images, caption token ids) batches")
         x0 = tf.convert_to_tensor(x0)
         batch = tf.shape(x0)[0]
         t = rng.randint((batch,), 0, self.schedule.timesteps, self.seed_generator)
@@ -123,6 +132,9 @@ class Diffusion(keras.Model):
         if self.num_classes is not None:
             dropped = rng.uniform((batch,), self.seed_generator) < self.label_dropout
             inputs.append(tf.where(dropped, self.num_classes, tf.cast(labels, tf.int32)))
+        elif self.caption_length is not None:
+            dropped = rng.uniform((batch,), self.seed_generator) < self.label_dropout
+            inputs.append(tf.where(dropped[:, None], 0, tf.cast(labels, tf.int32)))  # the empty caption
         target = noise if self.prediction == "eps" else self.schedule.v_target(x0, t, noise)
         with tf.GradientTape() as tape:
             prediction = tf.cast(self.network(inputs, training=True), tf.float32)

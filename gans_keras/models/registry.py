@@ -133,20 +133,26 @@ def make_optimizer(config: TrainConfig, learning_rate: float, loss_scaling: bool
 def build_diffusion(config: TrainConfig, image_size: int, channels: int) -> Diffusion:
     """The UNet denoiser, its schedule and optimiser, in `config.precision`."""
     from gans_keras.models.diffusion import Diffusion
-    from gans_keras.networks.unet import build_unet
+    from gans_keras.networks.unet import build_text_unet, build_unet
     from gans_keras.schedules import NoiseSchedule
 
+    text = get_preset(config.model).text
+    unet_options = dict(
+        width=config.unet_width,
+        channel_mults=[int(m) for m in config.unet_mults.split(",")],
+        res_blocks=config.unet_res_blocks,
+        attention_resolution=config.attention_resolution,
+        dropout=config.dropout,
+    )
     with dtype_policy(config.precision):
-        network = build_unet(
-            image_size,
-            channels,
-            width=config.unet_width,
-            channel_mults=[int(m) for m in config.unet_mults.split(",")],
-            res_blocks=config.unet_res_blocks,
-            attention_resolution=config.attention_resolution,
-            dropout=config.dropout,
-            num_classes=config.num_classes,
-        )
+        if text:
+            # The token embedding has the tokenizer's largest vocabulary, so the network's shape
+            # is the config's alone (a smaller fitted vocabulary leaves rows unused).
+            network = build_text_unet(image_size, channels, config.text_vocabulary, config.caption_length,
+                                      config.text_dim, config.text_depth, text_conditioning=config.text_conditioning,
+                                      cross_attention_first=config.cross_attention_first, **unet_options)
+        else:
+            network = build_unet(image_size, channels, num_classes=config.num_classes, **unet_options)
         model = Diffusion(
             network,
             NoiseSchedule(config.noise_schedule, config.timesteps),
@@ -158,6 +164,7 @@ def build_diffusion(config: TrainConfig, image_size: int, channels: int) -> Diff
             seed=config.seed,
             sampler_options=sampler_options(config),
             clip_grad_norm=config.clip_grad_norm,
+            caption_length=config.caption_length if text else None,
         )
         # Under mixed_float16, compile wraps the optimiser in a LossScaleOptimizer.
         model.compile(optimizer=make_optimizer(config, config.lr_g), jit_compile=jit_compile(config))

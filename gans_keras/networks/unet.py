@@ -9,6 +9,7 @@ from collections.abc import Sequence
 import keras
 
 from gans_keras.layers.diffusion import AttentionBlock, GroupNormSiLU, MaskedMean, ResidualBlock, SinusoidalEmbedding
+from gans_keras.layers.text_encoder import TextEncoder, TokenMask
 
 TEXT_CONDITIONINGS = ("cross", "pooled", "both")
 
@@ -72,6 +73,11 @@ def build_unet(
             text_embedding = keras.layers.Dense(embed_dim, name="text_proj")(pooled)
             emb = keras.layers.Add(name="time_plus_text")([emb, text_embedding])
         if text_conditioning in ("cross", "both"):
+            smallest = image_size // 2 ** (levels - 1)
+            if not 0 < smallest <= attention_resolution:
+                raise ValueError(f"text_conditioning {text_conditioning!r} cross-attends in the attention blocks, "
+                                 f"but attention_resolution {attention_resolution} gives none (the smallest feature "
+                                 f"map is {smallest}x{smallest}): raise attention_resolution or use 'pooled'")
             cross = [context, context_mask]
 
     def attend(h):
@@ -107,3 +113,31 @@ def build_unet(
     # Zero-initialised: the untrained network predicts 0; float32 output under mixed precision.
     out = keras.layers.Conv2D(channels, 3, padding="same", kernel_initializer="zeros", dtype="float32", name="out")(h)
     return keras.Model(inputs, out, name=name)
+
+
+def build_text_unet(
+    image_size: int,
+    channels: int,
+    vocabulary_size: int,
+    caption_length: int,
+    text_dim: int = 64,
+    text_depth: int = 2,
+    text_heads: int = 4,
+    name: str = "text_unet",
+    **unet_options,
+) -> keras.Model:
+    """[x_t (B, S, S, C), t (B,) int32, caption token ids (B, caption_length) int32] -> (B, S, S, C).
+
+    The learned TextEncoder turns the ids into token features, and a UNet (`build_unet` with
+    `unet_options`, e.g. text_conditioning, cross_attention_first) takes them with the padding
+    mask. All-padding ids are the empty caption: the unconditional input of classifier-free
+    guidance.
+    """
+    x_t = keras.Input((image_size, image_size, channels), name="x_t")
+    t = keras.Input((), dtype="int32", name="t")
+    token_ids = keras.Input((caption_length,), dtype="int32", name="caption")
+    tokens, _ = TextEncoder(vocabulary_size, caption_length, text_dim, text_depth, text_heads,
+                            name="text_encoder")(token_ids)
+    mask = TokenMask(name="caption_mask")(token_ids)
+    unet = build_unet(image_size, channels, context_dim=text_dim, **unet_options)
+    return keras.Model([x_t, t, token_ids], unet([x_t, t, tokens, mask]), name=name)

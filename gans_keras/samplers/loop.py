@@ -57,7 +57,10 @@ class DiffusionSampler:
     a consistent pair), and hands both to the sampler (`gans_keras.samplers.SAMPLERS`: ddim,
     ddpm, dpmpp_2m, dpmpp_2m_sde), which moves x to its next timestep. `eta` is DDIM's.
     With labels and `guidance` w, eps = (1 + w) eps(x, y) - w eps(x, none): w = 0 is plain
-    conditional sampling. The network's label `num_classes` means "no label". Guidance applies
+    conditional sampling. The network's label `num_classes` means "no label". A text model
+    (`caption_length`) takes caption token ids (B, caption_length) where a class model takes
+    labels, and the empty caption (all padding) is its "no caption"; `tokenizer` (strings ->
+    ids) lets it take prompts (`encode`). Guidance applies
     only at steps whose noise level sigma_t = sqrt((1 - abar_t) / abar_t) lies in
     (guidance_sigma_min, guidance_sigma_max]; (0, inf], the default, is every step.
 
@@ -68,13 +71,18 @@ class DiffusionSampler:
     def __init__(self, network: keras.Model, schedule: NoiseSchedule, prediction: str = "eps",
                  num_classes: int | None = None, sampler: str = "ddim", steps: int = 50, eta: float = 0.0,
                  clip_x0: bool = True, guidance: float = 0.0, spacing: str = "linear",
-                 guidance_sigma_min: float = 0.0, guidance_sigma_max: float = np.inf, seed: int = 0):
+                 guidance_sigma_min: float = 0.0, guidance_sigma_max: float = np.inf, seed: int = 0,
+                 caption_length: int | None = None, tokenizer: Callable | None = None):
         check_choice("prediction", prediction, CHOICES["prediction"])
+        if num_classes is not None and caption_length is not None:
+            raise ValueError("a sampler takes class labels (num_classes) or captions (caption_length), not both")
         self.network = network
         self.network_call = compiled_call(network)
         self.schedule = schedule
         self.prediction = prediction
         self.num_classes = num_classes
+        self.caption_length = caption_length
+        self.tokenizer = tokenizer
         self.configure(sampler=sampler, steps=steps, eta=eta, clip_x0=clip_x0, guidance=guidance, spacing=spacing,
                        guidance_sigma_min=guidance_sigma_min, guidance_sigma_max=guidance_sigma_max)
         self.seed = seed
@@ -102,8 +110,8 @@ class DiffusionSampler:
         if clip_x0 is not None:
             self.clip_x0 = clip_x0
         if guidance is not None:
-            if guidance and self.num_classes is None:
-                raise ValueError("guidance needs a class-conditional model")
+            if guidance and not self.conditional:
+                raise ValueError("guidance needs a class- or text-conditional model")
             self.guidance = guidance
         if guidance_sigma_min is not None or guidance_sigma_max is not None:
             low = self.guidance_sigma_min if guidance_sigma_min is None else guidance_sigma_min
@@ -113,6 +121,26 @@ class DiffusionSampler:
                                  f"got ({low}, {high}]")
             self.guidance_sigma_min, self.guidance_sigma_max = low, high
         return self
+
+    @property
+    def conditional(self) -> bool:
+        """Whether the network takes a condition: class labels or caption token ids."""
+        return self.num_classes is not None or self.caption_length is not None
+
+    def null_condition(self, batch: int):
+        """The "no label" labels or the empty captions of classifier-free guidance."""
+        if self.caption_length is not None:
+            return ops.zeros((batch, self.caption_length), "int32")
+        return ops.full((batch,), self.num_classes, "int32")
+
+    def encode(self, prompts) -> np.ndarray:
+        """Caption token ids (N, caption_length) int32 of N prompts, as the network was trained on."""
+        if self.caption_length is None:
+            raise ValueError("this model is not text-conditioned: it takes no prompts")
+        if self.tokenizer is None:
+            raise ValueError("this sampler has no tokenizer: load the run with gans_keras.sampling.load_generator")
+        ids = np.asarray(ops.convert_to_numpy(self.tokenizer(list(prompts))), np.int32)
+        return ids[:, :self.caption_length]
 
     @property
     def timesteps(self) -> np.ndarray:
@@ -140,9 +168,8 @@ class DiffusionSampler:
         if labels is None:
             inputs = [x, t_vector]
         elif guided:  # conditional and unconditional in one call
-            null = ops.full((batch,), self.num_classes, "int32")
             inputs = [ops.concatenate([x, x]), ops.concatenate([t_vector, t_vector]),
-                      ops.concatenate([ops.convert_to_tensor(labels, "int32"), null])]
+                      ops.concatenate([ops.convert_to_tensor(labels, "int32"), self.null_condition(batch)])]
         else:
             inputs = [x, t_vector, ops.convert_to_tensor(labels, "int32")]
         output = ops.cast(self.network_call(inputs), "float32")
@@ -159,9 +186,10 @@ class DiffusionSampler:
 
         `on_step`, if given, is called after every step with the fraction of steps done.
         """
-        if (labels is None) != (self.num_classes is None):
-            raise ValueError("a class-conditional model needs labels" if labels is None
-                             else "this model is unconditional: it takes no labels")
+        if (labels is None) == self.conditional:
+            kind = "text-conditional model needs caption token ids" if self.caption_length else \
+                "class-conditional model needs labels"
+            raise ValueError(f"a {kind}" if labels is None else "this model is unconditional: it takes no labels")
         # Step noise is drawn on the host, from NumPy's generator, so every backend draws the same.
         rng = np.random.default_rng(self.seed if seed is None else seed)
         shape = np.shape(noise)

@@ -56,3 +56,21 @@ def test_text_encoder_saves_and_loads(tmp_path):
 def test_text_encoder_refuses_heads_that_do_not_divide():
     with pytest.raises(ValueError, match="heads must divide dim"):
         TextEncoder(10, 8, dim=10, heads=4)
+
+
+def test_saved_tokenizer_gives_the_same_ids(tmp_path):
+    from gans_keras.layers.text_encoder import load_tokenizer, save_tokenizer
+
+    tokenizer = fit_tokenizer(["a dark ankle boot", "a light, wide bag!", "boot boot bag"], sequence_length=7)
+    save_tokenizer(tokenizer, tmp_path / "tokenizer.json")
+    loaded = load_tokenizer(tmp_path / "tokenizer.json")
+    captions = ["A dark bag", "a purple boot, wide", ""]
+    np.testing.assert_array_equal(_ids(loaded, captions), _ids(tokenizer, captions))
+    assert loaded.get_vocabulary() == tokenizer.get_vocabulary()
+
+
+def test_token_mask_is_false_at_padding_only():
+    from gans_keras.layers.text_encoder import TokenMask
+
+    mask = keras.ops.convert_to_numpy(TokenMask()(np.array([[4, 1, 0, 0], [0, 0, 0, 0]], "int32")))
+    np.testing.assert_array_equal(mask, [[True, True, False, False], [False] * 4])
