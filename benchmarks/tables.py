@@ -8,6 +8,8 @@ README's numbers are the files' numbers.
     python benchmarks/tables.py diffusion_60min   # its samplers; also diffusion_15min, diffusion_60min_guidance
     python benchmarks/tables.py compare_60min     # diffusion DDIM-50 vs GANs on 1,000 images
     python benchmarks/tables.py throughput_cpu    # a benchmarks/throughput.py results file
+    python benchmarks/tables.py text              # text-to-image runs, each sampler with its prompt adherence
+    python benchmarks/tables.py t2i               # the text-to-image variants at equal steps
 """
 
 from __future__ import annotations
@@ -83,6 +85,23 @@ def throughput_table(name: str) -> str:
 
 # Tables of fixed-step runs: the results files whose names start with the prefix.
 RUN_GROUPS = {"ablation": "ablation_", "tricks": "tricks_", "sngan_steps": "sngan_steps_"}
+# Tables of text-to-image runs, a row per run and sampler, with the adherence to the prompts.
+PROMPTED_GROUPS = {"text": "text_diffusion_", "t2i": "t2i_"}
+
+
+def prompted_table(pattern: str) -> str:
+    lines = ["| run | steps | real img/s | sampler | images | classifier FID | IS | KID | precision | recall | "
+             "class adherence | brightness | width |", "|" + "---|" * 13]
+    for path in sorted(RESULTS.glob(pattern)):
+        record = json.loads(path.read_text())
+        for key, row in record["samplers"].items():
+            scores = row[BACKBONE]
+            followed = scores["adherence"]
+            lines.append(f"| {path.stem} | {record['steps']:,} | {record['images_per_second']} | {key} | "
+                         f"{scores['num_samples']:,} | " + " | ".join(score_cells(scores)) + " | "
+                         + " | ".join(f"{followed[name]:.3f}" for name in
+                                      ("class_adherence", "brightness_adherence", "width_adherence")) + " |")
+    return "\n".join(lines)
 
 
 def _kind(name: str) -> str | None:
@@ -92,7 +111,9 @@ def _kind(name: str) -> str | None:
 
 
 def main(which: str) -> int:
-    if which in RUN_GROUPS:
+    if which in PROMPTED_GROUPS:
+        print(prompted_table(f"{PROMPTED_GROUPS[which]}*.json"))
+    elif which in RUN_GROUPS:
         print(runs_table(f"{RUN_GROUPS[which]}*.json", "train_minutes_this_session"))
     elif which.startswith("throughput") or _kind(which) == "throughput":
         print(throughput_table(which))
@@ -103,8 +124,8 @@ def main(which: str) -> int:
     elif which.endswith("min"):
         print(runs_table(f"*_{which}.json", "minutes_total"))
     else:
-        print("choose one of: 15min, 25min, 60min, ablation, tricks, sngan_steps, diffusion_15min, diffusion_60min, "
-              "diffusion_60min_guidance, compare_15min, compare_60min", file=sys.stderr)
+        print("choose one of: 15min, 25min, 60min, ablation, tricks, sngan_steps, text, t2i, diffusion_15min, "
+              "diffusion_60min, diffusion_60min_guidance, compare_15min, compare_60min", file=sys.stderr)
         return 2
     return 0
 

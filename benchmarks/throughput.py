@@ -6,6 +6,7 @@ step's FLOPs and the fraction of this machine's matmul peak (measured in the sam
     python benchmarks/throughput.py --name throughput_quick --models dcgan --batch-sizes 64 --steps 10
     python benchmarks/throughput.py --name mirrored_cpu --jit off --precisions float32 --strategies none,mirrored
     python benchmarks/throughput.py --name diffusion_no_dropout --models diffusion --set dropout=0
+    python benchmarks/throughput.py --name text_path --models diffusion,text_diffusion --jit off  # the text's cost
 
 Images/s counts real images through discriminator updates (a GAN step takes n_critic batches;
 the plain baseline's does too) or through diffusion updates. The networks are the 15-minute
@@ -27,12 +28,14 @@ import tensorflow as tf
 from plain_gan import plain_gan
 from sampler_specs import ROOT, code_version, command_line, machine, parse_setting  # puts ROOT on sys.path
 
+from gans_keras.captions import caption_texts, load_captioned_dataset
 from gans_keras.config import make_config, read_overrides
 from gans_keras.data import load_dataset
 from gans_keras.distribute import make_strategy
 from gans_keras.io import write_json
 from gans_keras.models.registry import get_model
 from gans_keras.presets import get_preset
+from gans_keras.text_encoders import caption_encoding
 
 MODELS = ("dcgan", "wgan", "sngan", "cgan", "diffusion")
 
@@ -132,7 +135,14 @@ def main() -> int:
     rows = []
     for model_name, batch_size in itertools.product(args.models.split(","), map(int, args.batch_sizes.split(","))):
         base = read_overrides(ROOT / "benchmarks" / "configs" / f"{model_name}_fashion_mnist_15min.json")
-        batches = load_dataset("fashion_mnist", batch_size=batch_size)
+        text = {}
+        if get_preset(model_name).text:  # captioned images, the captions as the network takes them
+            encoding = caption_encoding(make_config(base, dict(args.set)), None, caption_texts(base["dataset"]))
+            batches = load_captioned_dataset(base["dataset"], batch_size=batch_size).map(
+                lambda images, captions, encoding=encoding: (images, encoding.pipeline(captions)))
+            text = {"caption_text": encoding}
+        else:
+            batches = load_dataset("fashion_mnist", batch_size=batch_size)
         variants = list(itertools.product(["package"], args.jit.split(","), args.precisions.split(","), ["none"]))
         if get_preset(model_name).kind == "gan":
             variants.append(("plain keras-io", "off", "float32", "none"))
@@ -145,7 +155,7 @@ def main() -> int:
                 settings["cpu_replicas"] = args.cpu_replicas
             config = make_config(base, classes, dict(args.set), settings)
             with (mirrored if strategy == "mirrored" else tf.distribute.get_strategy()).scope():
-                package_model = get_model(config, 28, 1)
+                package_model = get_model(config, 28, 1, **text)
             # The plain step takes the same grouped batches, on networks built as the package's.
             model = package_model if kind == "package" else plain_gan(package_model, config)
             data = package_model.step_inputs(batches)

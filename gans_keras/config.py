@@ -175,8 +175,10 @@ class TrainConfig:
                                              aliases=("--caption-dropout",))
 
     text_encoder: str = TEXT.setting("learned", "the caption encoder: learned (a word tokenizer fitted on the "
-                                     "training captions and a small Transformer trained with the UNet)",
-                                     applies_to=TEXT_MODELS, choices=("learned",))
+                                     "training captions and a small Transformer trained with the UNet) or "
+                                     "keras_hub:PRESET_OR_DIR (a frozen keras-hub text backbone, e.g. "
+                                     "keras_hub:distil_bert_base_en or a local preset directory; needs keras-hub, "
+                                     "the [text] extra)", applies_to=TEXT_MODELS)
     text_conditioning: str = TEXT.setting("cross", "how the caption reaches the UNet: cross (its attention blocks "
                                           "cross-attend to the token features, padding masked), pooled (the "
                                           "tokens' masked mean added to the time embedding) or both",
@@ -186,10 +188,11 @@ class TrainConfig:
     caption_length: int = TEXT.setting(16, "tokens per caption: longer captions are cut, shorter ones padded",
                                        applies_to=TEXT_MODELS)
     text_vocabulary: int = TEXT.setting(2000, "largest vocabulary of the learned tokenizer (padding and unknown "
-                                        "words included)", applies_to=TEXT_MODELS)
-    text_dim: int = TEXT.setting(64, "width of the learned text encoder (a multiple of its 4 attention heads)",
-                                 applies_to=TEXT_MODELS)
-    text_depth: int = TEXT.setting(2, "Transformer blocks of the learned text encoder", applies_to=TEXT_MODELS)
+                                        "words included); --text-encoder learned only", applies_to=TEXT_MODELS)
+    text_dim: int = TEXT.setting(64, "width of the learned text encoder (a multiple of its 4 attention heads); "
+                                 "--text-encoder learned only", applies_to=TEXT_MODELS)
+    text_depth: int = TEXT.setting(2, "Transformer blocks of the learned text encoder; --text-encoder learned only",
+                                   applies_to=TEXT_MODELS)
 
     sampler: str = SAMPLING.sampling_setting("sampler")
     sampling_steps: int = SAMPLING.sampling_setting("sampling_steps")
@@ -280,6 +283,14 @@ class TrainConfig:
         if self.num_classes is not None and not get_preset(self.model).conditional and not self.aux_classifier:
             raise ValueError(f"num_classes on the unconditional {self.model} sizes the --aux-classifier head: "
                              f"set aux_classifier too")
+        if self.text_encoder != "learned":
+            if not self.text_encoder.startswith("keras_hub:") or self.text_encoder == "keras_hub:":
+                raise ValueError(f"text_encoder must be learned or keras_hub:PRESET_OR_DIR, got {self.text_encoder!r}")
+            learned_only = [name for name in ("text_vocabulary", "text_dim", "text_depth")
+                            if getattr(self, name) != DEFAULTS[name]]
+            if learned_only:
+                raise ValueError(f"{learned_only[0]} sizes the learned text encoder; {self.text_encoder} is "
+                                 f"pretrained: leave it out")
         if self.text_dim % 4:
             raise ValueError(f"text_dim must be a multiple of the text encoder's 4 attention heads, "
                              f"got {self.text_dim}")

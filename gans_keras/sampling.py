@@ -37,21 +37,17 @@ def load_generator(run: str | Path) -> keras.Model | DiffusionSampler:
     schedule = NoiseSchedule(config.noise_schedule, config.timesteps)
     text = {}
     if get_preset(config.model).text:
-        from gans_keras.layers.text_encoder import load_tokenizer
-        from gans_keras.training import TOKENIZER_FILE
+        from gans_keras.text_encoders import caption_encoding
 
-        tokenizer_path = Path(run) / TOKENIZER_FILE
-        if not tokenizer_path.is_file():
-            raise FileNotFoundError(f"no {TOKENIZER_FILE} in {run}: a text model's run needs the tokenizer it "
-                                    f"was trained with")
-        text = dict(caption_length=config.caption_length, tokenizer=load_tokenizer(tokenizer_path))
+        encoding = caption_encoding(config, run)
+        text = dict(null_caption=encoding.null_caption, tokenizer=encoding.encode)
     return DiffusionSampler(network, schedule, config.prediction, config.num_classes, **sampler_options(config),
                             **text)
 
 
 def takes_prompts(generator: keras.Model | DiffusionSampler) -> bool:
     """Whether the generator is a text model's sampler (conditioned on prompts)."""
-    return isinstance(generator, DiffusionSampler) and generator.caption_length is not None
+    return isinstance(generator, DiffusionSampler) and generator.null_caption is not None
 
 
 def generator_classes(generator: keras.Model | DiffusionSampler) -> int | None:

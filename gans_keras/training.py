@@ -27,22 +27,12 @@ from gans_keras.config import TrainConfig
 from gans_keras.data import load_dataset, num_classes
 from gans_keras.distribute import is_chief, is_multi_worker, make_strategy, on_any_worker
 from gans_keras.io import atomic_path, write_json
-from gans_keras.layers.text_encoder import fit_tokenizer, load_tokenizer, save_tokenizer
 from gans_keras.metrics.callback import EvaluationCallback, default_backbone
 from gans_keras.models.registry import get_model
 from gans_keras.presets import get_preset
+from gans_keras.text_encoders import caption_encoding
 
 GRID_SIZE = 100  # samples in each grid: 10 x 10
-TOKENIZER_FILE = "tokenizer.json"  # a text model's vocabulary, beside generator.keras
-
-
-def caption_tokenizer(config: TrainConfig, saved: Path | None = None) -> keras.layers.TextVectorization:
-    """A text model's tokenizer: the one `saved` holds (a resumed run keeps its ids), else one
-    fitted on the dataset's training captions."""
-    if saved is not None and saved.is_file():
-        return load_tokenizer(saved)
-    captions = caption_texts(config.dataset, caption_key=config.caption_key)
-    return fit_tokenizer(captions, max_tokens=config.text_vocabulary, sequence_length=config.caption_length)
 
 
 class WorkerLostError(ConnectionError):
@@ -119,12 +109,13 @@ def train(config: TrainConfig, out: str | Path, resume: bool = False, verbose: b
         )
     keras.utils.set_random_seed(config.seed)
     text = get_preset(config.model).text
-    tokenizer = None
+    caption_text = None
     if text:
-        tokenizer = caption_tokenizer(config, out / TOKENIZER_FILE if resume else None)
+        caption_text = caption_encoding(config, out if resume else None,
+                                        caption_texts(config.dataset, caption_key=config.caption_key))
         dataset = load_captioned_dataset(config.dataset, batch_size=config.batch_size, image_size=config.image_size,
                                          channels=config.channels, caption_key=config.caption_key, seed=config.seed)
-        dataset = dataset.map(lambda images, captions: (images, tokenizer(captions)),
+        dataset = dataset.map(lambda images, captions: (images, caption_text.pipeline(captions)),
                               num_parallel_calls=tf.data.AUTOTUNE)
     else:
         dataset = load_dataset(
@@ -142,13 +133,13 @@ def train(config: TrainConfig, out: str | Path, resume: bool = False, verbose: b
             f"{config.dataset} images are {height}x{width} (None: sizes vary): pass --image-size to make them square"
         )
     with strategy.scope():
-        model = get_model(config, height, channels)
+        model = get_model(config, height, channels, **({"caption_text": caption_text} if text else {}))
     start_step = load_checkpoint(model, checkpoints[-1]) if resume else 0
     if chief:
         out.mkdir(parents=True, exist_ok=True)
         write_json(out / "config.json", config.to_dict())
-        if tokenizer is not None:
-            save_tokenizer(tokenizer, out / TOKENIZER_FILE)
+        if caption_text is not None:
+            caption_text.save(out)
 
     grid_labels, grid_titles = None, None
     if config.num_classes and get_preset(config.model).conditional:
@@ -157,7 +148,7 @@ def train(config: TrainConfig, out: str | Path, resume: bool = False, verbose: b
     elif text:
         # One row per prompt, 10 samples each, the prompt written above its row.
         grid_titles = grid_prompts(config.dataset, caption_key=config.caption_key)
-        grid_labels = np.repeat(keras.ops.convert_to_numpy(tokenizer(grid_titles)), 10, axis=0).astype("int32")
+        grid_labels = np.repeat(np.asarray(caption_text.encode(grid_titles)), 10, axis=0)
     grid_size = GRID_SIZE if grid_labels is None else len(grid_labels)
     latents = np.random.default_rng(config.seed).standard_normal((grid_size, *model.latent_shape))
     time_limit = None

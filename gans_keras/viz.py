@@ -148,6 +148,71 @@ def discriminator_cam(model, images, labels=None) -> np.ndarray:
     return np.divide(cam, peak, out=np.zeros_like(cam), where=peak > 0)
 
 
+def cross_attention_maps(network, images, t: int, captions) -> dict[str, np.ndarray]:
+    """Where a text model's image positions look in its caption: for each cross-attending block
+    of a `build_text_unet` network, the attention weight of every position on every caption token
+    (averaged over heads), as maps (B, L, h, w) at the block's resolution, keyed by block name.
+
+    Args:
+        network: the text network (`gk.load_generator(run).network`, or a model's `.network`).
+        images: x_t (B, H, W, C) in the network's input range (x_0 in [-1, 1] at t = 0).
+        t: the timestep the network sees.
+        captions: the network's caption input (B, L, ...) (`sampler.encode(prompts)`).
+    """
+    import keras
+    from keras import ops
+
+    from gans_keras.layers.diffusion import AttentionBlock
+
+    unet = network.get_layer("unet")
+    blocks = [layer for layer in unet.layers if isinstance(layer, AttentionBlock) and layer.cross_attention]
+    if not blocks:
+        raise ValueError(f"{network.name} has no cross-attention (it was trained with text_conditioning 'pooled')")
+    # Each block's feature input, from the UNet's inputs: [x_t, t, context, context_mask].
+    probe = keras.Model(unet.inputs, [block.input[0] for block in blocks])
+    captions = ops.convert_to_tensor(np.asarray(captions))
+    names = {layer.name for layer in network.layers}
+    if "text_encoder" in names:  # the learned encoder, on token ids
+        context, _ = network.get_layer("text_encoder")(captions)
+        mask = network.get_layer("caption_mask")(captions)
+    else:  # a pretrained encoder's packed features
+        context, mask = network.get_layer("caption_unpack")(captions)
+    steps = ops.full((len(images),), t, "int32")
+    features = probe([ops.convert_to_tensor(np.asarray(images, np.float32)), steps, context, mask])
+    maps = {}
+    for block, h in zip(blocks, features if len(blocks) > 1 else [features], strict=True):
+        scores = ops.mean(ops.cast(block.cross_attention_scores([h, context, mask]), "float32"), axis=1)
+        batch, _, length = scores.shape  # (B, h * w, L)
+        maps[block.name] = ops.convert_to_numpy(scores).reshape(batch, h.shape[1], h.shape[2], length).transpose(
+            0, 3, 1, 2)
+    return maps
+
+
+def plot_word_attention(images: np.ndarray, word_maps: np.ndarray, words: list[list[str]],
+                        path: str | Path | None = None):
+    """One row per image: the image, then for each word of its caption the attention map
+    (upsampled to the image, over it). `word_maps` (B, L, h, w) from `cross_attention_maps`;
+    `words[i]`: image i's tokens, in order."""
+    import matplotlib.pyplot as plt
+    from PIL import Image
+
+    columns = 1 + max(len(row) for row in words)
+    figure, axes = plt.subplots(len(images), columns, figsize=(1.3 * columns, 1.4 * len(images)), squeeze=False)
+    for row, (image, maps, tokens) in enumerate(zip(images, word_maps, words, strict=True)):
+        axes[row, 0].imshow(image[..., 0] if image.shape[-1] == 1 else image, cmap="gray")
+        for column, (word, heat) in enumerate(zip(tokens, maps, strict=False), start=1):
+            upsampled = np.asarray(Image.fromarray(heat.astype(np.float32)).resize(image.shape[1::-1], Image.BILINEAR))
+            axes[row, column].imshow(image[..., 0] if image.shape[-1] == 1 else image, cmap="gray")
+            axes[row, column].imshow(upsampled, cmap="jet", alpha=0.5)
+            axes[row, column].set_title(word, fontsize=8)
+    for axis in axes.flat:
+        axis.axis("off")
+    figure.tight_layout()
+    if path is not None:
+        figure.savefig(path, dpi=100)
+    return figure
+
+
 def cam_overlay_grid(images: np.ndarray, heatmaps: np.ndarray, path: str | Path | None = None,
                      alpha: float = 0.5, scale: int = 3) -> np.ndarray:
     """Pairs of (image, image with heatmap) side by side in a grid; uint8 RGB, saved if `path`."""

@@ -672,10 +672,163 @@ print_scores(after_60, ("num_samples", "fid", "is_mean", "kid_mean", "precision"
     ], metadata={"kernelspec": {"name": "python3", "display_name": "Python 3"}})
 
 
+def text_notebook() -> nbformat.NotebookNode:
+    setup = SETUP.replace(
+        "EVAL_IMAGES = 300 if SMOKE else 10_000", "EVAL_IMAGES = 200 if SMOKE else 1000"
+    ) + """
+# Smoke mode: a tiny UNet and text encoder with T = 100.
+SMOKE_SETTINGS = {"unet_width": 8, "timesteps": 100, "sampling_steps": 5, "text_dim": 8, "text_depth": 1} \\
+    if SMOKE else {}
+SAMPLER = {"sampler": "dpmpp_2m_sde", "steps": 5 if SMOKE else 20, "spacing": "logsnr"}"""
+    cells = [
+        new_markdown_cell("""\
+# Text-to-image diffusion on captioned Fashion-MNIST
+
+One of the project's source documents is a text-to-image diffusion project: captions encoded
+by a frozen DistilBERT, fed to a UNet through the timestep embedding and through
+cross-attention beside self-attention, with a cosine schedule and fewer noising steps. This
+notebook builds the same with `--model text_diffusion`: captions with more in them than the
+label, a text encoder, cross-attention, classifier-free guidance with the empty caption, and
+prompts at sampling time; then it answers the source document's questions with measurements
+made at equal budgets (`benchmarks/README.md`, "Text-to-image")."""),
+        new_code_cell(setup, metadata={"tags": ["parameters"]}),
+        new_markdown_cell("""\
+## The captions
+
+`fashion_mnist_captions` describes every image by its class (with synonyms) and by two
+attributes measured on the image itself: brightness (the garment pixels' mean level, in the
+terciles of its class: dark, mid-grey, light) and width (the garment's filled area against its
+class's median: narrow, wide). Six sentence templates are used in training; two more are held
+out, so that a model is asked for descriptions it never read. A caption can be checked on a
+sample: the class by the shipped classifier, the attributes by the same measurement."""),
+        new_code_cell("""\
+import json
+
+import matplotlib.pyplot as plt
+import numpy as np
+
+from gans_keras import captions
+
+images, texts, labels, measured = captions.fashion_mnist_captions("train")
+figure, axes = plt.subplots(2, 4, figsize=(12, 6))
+for axis, index in zip(axes.flat, range(0, 8000, 1000), strict=True):
+    axis.imshow(images[index, ..., 0], cmap="gray")
+    axis.set_title("\\n".join(texts[index][:3]), fontsize=8)
+    axis.axis("off")
+print("training templates:", captions.TRAIN_TEMPLATES)
+print("held-out templates:", captions.HELD_OUT_TEMPLATES)
+print("attribute classes (brightness, width) of the whole split:", np.bincount(measured[:, 0]),
+      np.bincount(measured[:, 1]))"""),
+        new_markdown_cell("""\
+## The text encoder
+
+`--text-encoder learned` (the offline default) fits a word tokenizer on the training captions
+and trains a small Transformer with the UNet; padding (id 0) is masked out of every attention.
+The empty caption, all padding, is what guidance uses as "no caption". (`--text-encoder
+keras_hub:distil_bert_base_en` puts the source document's frozen DistilBERT in its place.)"""),
+        new_code_cell("""\
+from gans_keras.layers.text_encoder import fit_tokenizer
+
+tokenizer = fit_tokenizer(captions.caption_texts(), sequence_length=16)
+print(f"vocabulary: {len(tokenizer.get_vocabulary())} tokens, e.g. {tokenizer.get_vocabulary()[:12]}")
+for prompt in ("a picture of a dark ankle boot, quite wide", ""):
+    print(repr(prompt), "->", tokenizer([prompt]).numpy()[0])"""),
+        new_markdown_cell("""\
+## Training
+
+`gk.train` is what `python -m gans_keras.train --model text_diffusion` runs; each sample grid
+row is drawn under its prompt (held-out templates)."""),
+        new_code_cell("""\
+config = gk.make_config({
+    "model": "text_diffusion", "max_minutes": MINUTES, "steps": 20 if SMOKE else 1_000_000,
+    "sample_every": 10 if SMOKE else 1000, "checkpoint_every": 20 if SMOKE else 500, **SMOKE_SETTINGS,
+})
+out = RUNS / f"text-{datetime.now():%Y%m%d-%H%M%S}"
+summary = gk.train(config, out, verbose=False)
+print({key: summary[key] for key in ("steps", "stopped_by", "images_per_second", "final_logs")})
+Image.open(out / summary["sample_grid"])"""),
+        new_markdown_cell("""\
+## Prompts, with and without guidance
+
+Held-out-template prompts, DPM-Solver++(2M) SDE in log-SNR steps; guidance w mixes the
+captioned and the empty-caption predictions as (1 + w) eps(x, c) - w eps(x, "")."""),
+        new_code_cell("""\
+from gans_keras.sampling import write_samples
+
+sampler = gk.load_generator(out).configure(**SAMPLER)
+prompts = [prompt for prompt in captions.grid_prompts()[:5] for _ in range(5)]
+for w in (0.0, 1.0):
+    sampler.configure(guidance=w)
+    grid_images = gk.sample(sampler, len(prompts), prompts=prompts, verbose=False)
+    _, grid = write_samples(grid_images, RUNS / f"prompts_w{w}.npz", prompts=prompts)
+    print(f"guidance {w}")
+    display(Image.open(grid))"""),
+        new_markdown_cell("""\
+## Does it follow the prompt?
+
+EVAL_IMAGES held-out-template prompts (classes balanced, attributes drawn at random): the share
+of samples the classifier puts in the prompted class, and whose measured brightness and width
+are the prompted ones (chance: 0.10, 0.33 and 0.50); with the classifier FID against the test
+split."""),
+        new_code_cell("""\
+eval_prompts, eval_labels, eval_attributes = captions.evaluation_prompts(EVAL_IMAGES)
+for w in (0.0, 1.0):
+    sampler.configure(guidance=w)
+    samples = gk.sample(sampler, EVAL_IMAGES, prompts=eval_prompts, verbose=False)
+    followed = captions.adherence(samples, eval_labels, eval_attributes)
+    fid = evaluate_images(samples, num=EVAL_IMAGES, verbose=False)["fid"]
+    print(f"guidance {w}: FID {fid:.2f}, " + ", ".join(f"{key} {value:.3f}" for key, value in followed.items()))"""),
+        new_markdown_cell("""\
+## Which pixels attend to which words
+
+The cross-attention weights of the 7x7 attention blocks of the decoder, averaged over heads, for
+a sample of each prompt at a middle noise level (t = 300): each map is one word's share of the
+positions' attention, drawn over the image. The source document asked how attention identifies
+things: here the class word and the attribute words can be told apart by where they are read."""),
+        new_code_cell("""\
+from gans_keras.viz import cross_attention_maps, plot_word_attention
+
+shown = captions.grid_prompts()[:4]
+sampler.configure(guidance=1.0)
+shown_images = gk.sample(sampler, len(shown), prompts=shown, verbose=False)
+tokens = sampler.encode(shown)
+x0 = shown_images.astype("float32") / 127.5 - 1.0
+noise = np.random.default_rng(0).standard_normal(x0.shape).astype("float32")
+x_t = sampler.schedule.q_sample(x0, np.full(len(x0), 300 if not SMOKE else 30), noise).numpy()
+maps = cross_attention_maps(sampler.network, x_t, 300 if not SMOKE else 30, tokens)
+last = list(maps)[-1]
+vocabulary = sampler.tokenizer.get_vocabulary()  # the run's tokenizer
+words = [[vocabulary[i] for i in row if i] for row in tokens]
+plot_word_attention(shown_images, maps[last], words);"""),
+        new_markdown_cell("""\
+## The source document's questions, at equal budgets
+
+Each variant trained for the same number of steps on the same machine (bf16), sampled with
+DPM-Solver++(2M) SDE in 20 log-SNR steps, unguided and with guidance 1, on held-out-template
+prompts (`benchmarks/README.md`, "Text-to-image", has the commands):
+
+- cross-attention against the pooled caption added to t only (`--text-conditioning pooled`),
+  and against both;
+- self- then cross-attention against the reverse (`--cross-attention-first`);
+- the cosine schedule with fewer noising steps (T = 250) against the linear one with T = 1000."""),
+        new_code_cell("""\
+RESULTS = Path("../benchmarks/results")
+for path in sorted(RESULTS.glob("t2i_*.json")) + sorted(RESULTS.glob("*diffusion_15min_bf16.json")):
+    record = json.loads(path.read_text())
+    for key, row in record["samplers"].items():
+        scores = row["classifier:fashion_mnist"]
+        followed = scores.get("adherence", {})
+        print(f"{path.stem:32s} {record['steps']:>6,} steps  {key:38s} FID {scores['fid']:6.2f}  "
+              + "  ".join(f"{name.split('_')[0]} {value:.3f}" for name, value in followed.items()))"""),
+    ]
+    return new_notebook(cells=cells, metadata={"kernelspec": {"name": "python3", "display_name": "Python 3"}})
+
+
 def notebooks() -> dict[Path, nbformat.NotebookNode]:
     found = {HERE / "01_data_and_augmentation.ipynb": data_notebook()}
     found.update({HERE / f"{name}.ipynb": model_notebook(name, spec) for name, spec in MODELS.items()})
     found[HERE / "06_diffusion.ipynb"] = diffusion_notebook()
+    found[HERE / "08_text_to_image.ipynb"] = text_notebook()
     found[ROOT / "Conclusion.ipynb"] = conclusion_notebook()
     for notebook in found.values():
         for number, cell in enumerate(notebook.cells):

@@ -31,8 +31,9 @@ def table_names() -> list[str]:
                 if re.fullmatch(r"diffusion_\d+min", name)]
     sampler_sweeps = sorted(name for name, kind in benchmark.items() if kind == "diffusion_samplers")
     throughputs = sorted(name for name, kind in benchmark.items() if kind == "throughput")
-    run_groups = load_tables_module().RUN_GROUPS
-    groups = [group for group, prefix in run_groups.items() if any(RESULTS.glob(f"{prefix}*.json"))]
+    tables = load_tables_module()
+    groups = [group for group, prefix in {**tables.RUN_GROUPS, **tables.PROMPTED_GROUPS}.items()
+              if any(RESULTS.glob(f"{prefix}*.json"))]
     return [*budgets, *groups, *diffusion_runs, *compared, *sampler_sweeps, *throughputs]
 
 

@@ -14,10 +14,11 @@ from gans_keras.samplers import SAMPLERS
 from gans_keras.sampling import load_generator, sample, write_samples
 from gans_keras.train import main as train_main
 
-TEXT_TINY = ["--model", "text_diffusion", "--unet-width", "8", "--unet-mults", "1,2", "--timesteps", "50",
-             "--attention-resolution", "14", "--sampling-steps", "3", "--batch-size", "8", "--text-dim", "8",
-             "--text-depth", "1",
-             "--caption-length", "12", "--sample-every", "2", "--checkpoint-every", "2", "--log-every", "1"]
+# The network and schedule small; --text-encoder learned's own sizes added in TEXT_TINY.
+TEXT_BASE = ["--model", "text_diffusion", "--unet-width", "8", "--unet-mults", "1,2", "--timesteps", "50",
+             "--attention-resolution", "14", "--sampling-steps", "3", "--batch-size", "8", "--sample-every", "2",
+             "--checkpoint-every", "2", "--log-every", "1"]
+TEXT_TINY = TEXT_BASE + ["--text-dim", "8", "--text-depth", "1", "--caption-length", "12"]
 
 
 @pytest.fixture(scope="module")
@@ -178,3 +179,83 @@ def test_text_settings_refused_elsewhere_and_checked():
         make_config({"model": "text_diffusion", "text_dim": 10})
     with pytest.raises(ValueError, match="eval_every .* does not apply to text_diffusion"):
         make_config({"model": "text_diffusion", "eval_every": 100})
+
+
+def test_cross_attention_maps_look_at_the_real_tokens_only(text_run):
+    from gans_keras.viz import cross_attention_maps, plot_word_attention
+
+    generator = load_generator(text_run)
+    captions = generator.encode(["a dark ankle boot", "a bag"])
+    images = np.random.default_rng(0).uniform(-1, 1, (2, 28, 28, 1)).astype("float32")
+    maps = cross_attention_maps(generator.network, images, 10, captions)
+    assert maps and all(m.shape == (2, 12, 14, 14) or m.shape == (2, 12, 7, 7) for m in maps.values())
+    for word_maps in maps.values():
+        real = captions != 0  # (2, 12): where the tokens are
+        np.testing.assert_allclose(word_maps.sum(axis=1), 1.0, rtol=1e-4)  # each position's distribution
+        assert np.all(word_maps[~real] == 0)
+    figure = plot_word_attention(((images + 1) * 127.5).astype(np.uint8), next(iter(maps.values())),
+                                 [["a", "dark", "ankle", "boot"], ["a", "bag"]])
+    assert len(figure.axes) == 2 * 5
+
+
+# === A frozen keras-hub encoder: a tiny random DistilBERT saved as a local preset ===
+
+PRESET_WORDS = ["a", "dark", "light", "mid", "-", "grey", "ankle", "boot", "bag", "wide", "narrow", "dress", ","]
+
+
+@pytest.fixture(scope="module")
+def tiny_preset(tmp_path_factory):
+    import keras_hub
+
+    vocabulary = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"] + PRESET_WORDS
+    tokenizer = keras_hub.models.DistilBertTokenizer(vocabulary=vocabulary)
+    backbone = keras_hub.models.DistilBertBackbone(vocabulary_size=len(vocabulary), num_layers=1, num_heads=2,
+                                                   hidden_dim=8, intermediate_dim=16, max_sequence_length=32)
+    preset = tmp_path_factory.mktemp("presets") / "tiny_distil_bert"
+    backbone.save_to_preset(str(preset))
+    tokenizer.save_to_preset(str(preset))
+    keras_hub.models.DistilBertTextClassifierPreprocessor(tokenizer, sequence_length=32).save_to_preset(str(preset))
+    return preset
+
+
+def test_pretrained_encoder_packs_features_and_mask_and_encodes_each_caption_once(tiny_preset):
+    import tensorflow as tf
+
+    from gans_keras.text_encoders import PretrainedTextEncoder
+
+    encoder = PretrainedTextEncoder(f"keras_hub:{tiny_preset}", sequence_length=8)
+    packed = encoder(["a dark boot", ""])
+    assert encoder.dim == 8 and packed.shape == (2, 8, 9)
+    # [CLS] a dark boot [SEP]: five real tokens; the empty caption is [CLS] [SEP].
+    np.testing.assert_array_equal(packed[:, :, -1], [[1] * 5 + [0] * 3, [1] * 2 + [0] * 6])
+    assert np.all(packed[0, 5:, :-1] == 0) and np.abs(packed[0, :5, :-1]).sum() > 0
+    lookup = encoder.lookup(["a dark boot", "a bag", "a dark boot"])
+    assert lookup.distinct == 2
+    looked_up = lookup(tf.constant(["a bag", "a dark boot", "a bag"])).numpy()
+    np.testing.assert_allclose(looked_up, encoder(["a bag", "a dark boot", "a bag"]), rtol=1e-6)
+
+
+def test_train_and_sample_with_a_local_keras_hub_preset(tiny_preset, tmp_path):
+    run = tmp_path / "hub"
+    assert train_main(TEXT_BASE + ["--text-encoder", f"keras_hub:{tiny_preset}", "--caption-length", "10", "--steps",
+                              "2", "--out", str(run)]) == 0
+    assert not (run / "tokenizer.json").exists()  # the preset is the tokenizer
+    generator = load_generator(run)
+    assert generator.null_caption.shape == (10, 9) and generator.null_caption[:2, -1].tolist() == [1, 1]
+    generator.configure(guidance=1.0)
+    images = sample(generator, 2, prompts=["a dark boot", "a wide bag"], verbose=False)
+    assert images.shape == (2, 28, 28, 1)
+
+
+def test_a_missing_keras_hub_preset_says_how_to_provide_it(tmp_path):
+    from gans_keras.text_encoders import PretrainedTextEncoder
+
+    with pytest.raises(ValueError, match="cannot load the keras-hub text preset .*pass --text-encoder keras_hub:DIR"):
+        PretrainedTextEncoder(f"keras_hub:{tmp_path / 'nothing here'}", sequence_length=8)
+
+
+def test_pretrained_encoder_settings_are_checked():
+    with pytest.raises(ValueError, match="text_dim sizes the learned text encoder"):
+        make_config({"model": "text_diffusion", "text_encoder": "keras_hub:distil_bert_base_en", "text_dim": 32})
+    with pytest.raises(ValueError, match="text_encoder must be learned or keras_hub:PRESET_OR_DIR"):
+        make_config({"model": "text_diffusion", "text_encoder": "bert"})

@@ -187,12 +187,25 @@ class AttentionBlock(keras.layers.Layer):
             self.cross_proj.build(tokens_shape)
 
     def call(self, inputs):
+        return self._forward(inputs)[0]
+
+    def cross_attention_scores(self, inputs):
+        """The cross-attention weights of a call on `inputs` ([x, context, context_mask]):
+        (B, heads, H * W, L), each position's distribution over the context tokens."""
+        if self.cross_attention is None:
+            raise ValueError("this AttentionBlock has no cross-attention")
+        return self._forward(inputs, with_scores=True)[1]
+
+    def _forward(self, inputs, with_scores: bool = False):
+        """(output, the cross-attention scores if `with_scores`; Keras' attention computes them on a
+        slower path, so only then)."""
         inputs = list(inputs) if isinstance(inputs, (list, tuple)) else [inputs]
         x, context, mask = (inputs + [None, None])[:3]
         if (context is None) != (self.cross_attention is None):
             raise ValueError("an AttentionBlock built with a context must be called with one, and only then")
         height, width, channels = x.shape[1], x.shape[2], x.shape[3]
         tokens = ops.reshape(x, (-1, height * width, channels))
+        scores = []
 
         def attend_self(tokens):
             h = self.norm(ops.reshape(tokens, (-1, height, width, channels)))
@@ -202,12 +215,17 @@ class AttentionBlock(keras.layers.Layer):
         def attend_context(tokens):
             attention_mask = None if mask is None else ops.cast(mask, "bool")[:, None, :]
             h = self.cross_norm(tokens)
-            return tokens + self.cross_proj(self.cross_attention(h, context, attention_mask=attention_mask))
+            attended = self.cross_attention(h, context, attention_mask=attention_mask,
+                                            return_attention_scores=with_scores)
+            if with_scores:
+                attended, weights = attended
+                scores.append(weights)
+            return tokens + self.cross_proj(attended)
 
         steps = [attend_self] if context is None else [attend_self, attend_context]
         for step in reversed(steps) if self.cross_first else steps:
             tokens = step(tokens)
-        return ops.reshape(tokens, (-1, height, width, channels))
+        return ops.reshape(tokens, (-1, height, width, channels)), (scores[0] if scores else None)
 
     def compute_output_shape(self, input_shape):
         cross = isinstance(input_shape, (list, tuple)) and isinstance(input_shape[0], (list, tuple))

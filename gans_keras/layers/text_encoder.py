@@ -127,3 +127,16 @@ class TextEncoder(keras.layers.Layer):
     def get_config(self):
         return {**super().get_config(), "vocabulary_size": self.vocabulary_size,
                 "sequence_length": self.sequence_length, "dim": self.dim, "depth": self.depth, "heads": self.heads}
+
+
+@keras.saving.register_keras_serializable(package="gans_keras")
+class UnpackContext(keras.layers.Layer):
+    """A pretrained encoder's packed caption (B, L, D + 1) -> [token features (B, L, D), mask (B, L)
+    bool]: the last channel is the padding mask (1 at real tokens)."""
+
+    def call(self, packed):
+        return [packed[..., :-1], ops.greater(packed[..., -1], 0.5)]
+
+    def compute_output_spec(self, packed):
+        return [keras.KerasTensor((*packed.shape[:-1], packed.shape[-1] - 1), self.compute_dtype),
+                keras.KerasTensor(packed.shape[:-1], "bool")]

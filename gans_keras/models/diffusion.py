@@ -5,6 +5,7 @@ from __future__ import annotations
 import copy
 
 import keras
+import numpy as np
 import tensorflow as tf
 
 from gans_keras import rng
@@ -24,9 +25,9 @@ class Diffusion(keras.Model):
     the network's prediction, each image's error weighted by Min-SNR-gamma when
     `min_snr_gamma` is set. With `num_classes`, each label is replaced by the "no label"
     index `num_classes` with probability `label_dropout`, so one network learns the
-    conditional and the unconditional model that classifier-free guidance combines. With
-    `caption_length` the batches hold captions as token ids (B, caption_length) instead, and a
-    dropped caption is the empty one (all padding).
+    conditional and the unconditional model that classifier-free guidance combines. A text model
+    (`null_caption`) takes captions instead (token ids, or a pretrained encoder's features: the
+    network's third input), and a dropped caption is `null_caption`, the empty one.
 
     Args:
         network: [x_t, t (int32), (labels)] -> prediction shaped like x_t.
@@ -39,7 +40,8 @@ class Diffusion(keras.Model):
             `tf.train.ExponentialMovingAverage`), so short runs are not dominated by the
             untrained initial weights.
         num_classes: class-conditional network when set.
-        caption_length: text-conditional network (its third input: caption token ids) when set.
+        null_caption: a text-conditional network's empty caption (one example of its third input,
+            e.g. all-padding token ids (L,)), when the network is text-conditional.
         label_dropout: probability of training a sample without its label or caption.
         seed: seed of the timestep, noise and label-dropout stream.
         sampler_options: defaults of `sampling_generator` (sampler, steps, eta, clip_x0, guidance).
@@ -49,7 +51,7 @@ class Diffusion(keras.Model):
     def __init__(self, network: keras.Model, schedule: NoiseSchedule, prediction: str = "eps",
                  min_snr_gamma: float = 0.0, ema_decay: float = 0.999, num_classes: int | None = None,
                  label_dropout: float = 0.1, seed: int | None = None, sampler_options: dict | None = None,
-                 clip_grad_norm: float | None = None, caption_length: int | None = None, **kwargs):
+                 clip_grad_norm: float | None = None, null_caption=None, **kwargs):
         super().__init__(**kwargs)
         check_choice("prediction", prediction, CHOICES["prediction"])
         if min_snr_gamma < 0:
@@ -58,8 +60,8 @@ class Diffusion(keras.Model):
             raise ValueError(f"ema_decay must be in [0, 1), got {ema_decay}")
         if not 0.0 <= label_dropout <= 1.0:
             raise ValueError(f"label_dropout must be in [0, 1], got {label_dropout}")
-        if num_classes is not None and caption_length is not None:
-            raise ValueError("a diffusion model takes class labels (num_classes) or captions (caption_length), "
+        if num_classes is not None and null_caption is not None:
+            raise ValueError("a diffusion model takes class labels (num_classes) or captions (null_caption), "
                              "not both")
         self.network = network
         self.schedule = schedule
@@ -67,7 +69,7 @@ class Diffusion(keras.Model):
         self.min_snr_gamma = min_snr_gamma
         self.ema_decay = ema_decay
         self.num_classes = num_classes
-        self.caption_length = caption_length
+        self.null_caption = None if null_caption is None else np.asarray(null_caption)
         self.label_dropout = label_dropout
         self.seed_generator = keras.random.SeedGenerator(seed)
         self.sampler_options = dict(sampler_options or {})
@@ -104,7 +106,7 @@ class Diffusion(keras.Model):
         if self._sampler is None:
             network = self.ema_network if self.ema_network is not None else self.network
             self._sampler = DiffusionSampler(network, self.schedule, self.prediction, self.num_classes,
-                                             caption_length=self.caption_length, **self.sampler_options)
+                                             null_caption=self.null_caption, **self.sampler_options)
         return copy.copy(self._sampler)
 
     def call(self, inputs, training=False):
@@ -121,8 +123,8 @@ class Diffusion(keras.Model):
         x0, labels, _ = keras.utils.unpack_x_y_sample_weight(data)
         if self.num_classes is not None and labels is None:
             raise ValueError("a class-conditional diffusion model needs (images, labels) batches")
-        if self.caption_length is not None and labels is None:
-            raise ValueError("a text-conditional diffusion model needs (images, caption token ids) batches")
+        if self.null_caption is not None and labels is None:
+            raise ValueError("a text-conditional diffusion model needs (images, captions) batches")
         x0 = tf.convert_to_tensor(x0)
         batch = tf.shape(x0)[0]
         t = rng.randint((batch,), 0, self.schedule.timesteps, self.seed_generator)
@@ -132,9 +134,11 @@ class Diffusion(keras.Model):
         if self.num_classes is not None:
             dropped = rng.uniform((batch,), self.seed_generator) < self.label_dropout
             inputs.append(tf.where(dropped, self.num_classes, tf.cast(labels, tf.int32)))
-        elif self.caption_length is not None:
+        elif self.null_caption is not None:
             dropped = rng.uniform((batch,), self.seed_generator) < self.label_dropout
-            inputs.append(tf.where(dropped[:, None], 0, tf.cast(labels, tf.int32)))  # the empty caption
+            null = tf.constant(self.null_caption)
+            dropped = tf.reshape(dropped, [-1] + [1] * len(self.null_caption.shape))
+            inputs.append(tf.where(dropped, null[None], tf.cast(labels, null.dtype)))
         target = noise if self.prediction == "eps" else self.schedule.v_target(x0, t, noise)
         with tf.GradientTape() as tape:
             prediction = tf.cast(self.network(inputs, training=True), tf.float32)

@@ -14,6 +14,7 @@ from gans_keras.samplers.options import SamplingOptions
 if TYPE_CHECKING:
     from gans_keras.models.diffusion import Diffusion
     from gans_keras.models.gan import GAN
+    from gans_keras.text_encoders import CaptionEncoding
 
 
 def build_gan(config: TrainConfig, image_size: int, channels: int) -> GAN:
@@ -130,11 +131,17 @@ def make_optimizer(config: TrainConfig, learning_rate: float, loss_scaling: bool
     return optimizer
 
 
-def build_diffusion(config: TrainConfig, image_size: int, channels: int) -> Diffusion:
-    """The UNet denoiser, its schedule and optimiser, in `config.precision`."""
+def build_diffusion(config: TrainConfig, image_size: int, channels: int,
+                    caption_text: CaptionEncoding | None = None) -> Diffusion:
+    """The UNet denoiser, its schedule and optimiser, in `config.precision`. A text model with a
+    pretrained encoder reads its feature width and empty caption from `caption_text` (or loads
+    the encoder)."""
+    import numpy as np
+
     from gans_keras.models.diffusion import Diffusion
     from gans_keras.networks.unet import build_text_unet, build_unet
     from gans_keras.schedules import NoiseSchedule
+    from gans_keras.text_encoders import LEARNED, caption_encoding
 
     text = get_preset(config.model).text
     unet_options = dict(
@@ -145,12 +152,21 @@ def build_diffusion(config: TrainConfig, image_size: int, channels: int) -> Diff
         dropout=config.dropout,
     )
     with dtype_policy(config.precision):
+        null_caption = None
         if text:
-            # The token embedding has the tokenizer's largest vocabulary, so the network's shape
-            # is the config's alone (a smaller fitted vocabulary leaves rows unused).
-            network = build_text_unet(image_size, channels, config.text_vocabulary, config.caption_length,
-                                      config.text_dim, config.text_depth, text_conditioning=config.text_conditioning,
-                                      cross_attention_first=config.cross_attention_first, **unet_options)
+            text_options = dict(text_conditioning=config.text_conditioning,
+                                cross_attention_first=config.cross_attention_first, **unet_options)
+            if config.text_encoder == LEARNED:
+                # The token embedding has the tokenizer's largest vocabulary, so the network's shape
+                # is the config's alone (a smaller fitted vocabulary leaves rows unused).
+                network = build_text_unet(image_size, channels, config.caption_length, config.text_vocabulary,
+                                          config.text_dim, config.text_depth, **text_options)
+                null_caption = np.zeros(config.caption_length, np.int32)
+            else:
+                encoding = caption_text or caption_encoding(config)
+                network = build_text_unet(image_size, channels, config.caption_length,
+                                          context_dim=encoding.context_dim, **text_options)
+                null_caption = encoding.null_caption
         else:
             network = build_unet(image_size, channels, num_classes=config.num_classes, **unet_options)
         model = Diffusion(
@@ -164,7 +180,7 @@ def build_diffusion(config: TrainConfig, image_size: int, channels: int) -> Diff
             seed=config.seed,
             sampler_options=sampler_options(config),
             clip_grad_norm=config.clip_grad_norm,
-            caption_length=config.caption_length if text else None,
+            null_caption=null_caption,
         )
         # Under mixed_float16, compile wraps the optimiser in a LossScaleOptimizer.
         model.compile(optimizer=make_optimizer(config, config.lr_g), jit_compile=jit_compile(config))
@@ -180,6 +196,7 @@ def sampler_options(config: TrainConfig) -> dict:
 BUILDERS = {"gan": build_gan, "diffusion": build_diffusion}
 
 
-def get_model(config: TrainConfig, image_size: int, channels: int) -> keras.Model:
-    """Builds and compiles `config.model` for images of the given size and channels."""
-    return BUILDERS[get_preset(config.model).kind](config, image_size, channels)
+def get_model(config: TrainConfig, image_size: int, channels: int, **options) -> keras.Model:
+    """Builds and compiles `config.model` for images of the given size and channels (`options`:
+    `caption_text`, a text model's CaptionEncoding)."""
+    return BUILDERS[get_preset(config.model).kind](config, image_size, channels, **options)

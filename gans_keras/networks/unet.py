@@ -9,7 +9,7 @@ from collections.abc import Sequence
 import keras
 
 from gans_keras.layers.diffusion import AttentionBlock, GroupNormSiLU, MaskedMean, ResidualBlock, SinusoidalEmbedding
-from gans_keras.layers.text_encoder import TextEncoder, TokenMask
+from gans_keras.layers.text_encoder import TextEncoder, TokenMask, UnpackContext
 
 TEXT_CONDITIONINGS = ("cross", "pooled", "both")
 
@@ -118,26 +118,36 @@ def build_unet(
 def build_text_unet(
     image_size: int,
     channels: int,
-    vocabulary_size: int,
     caption_length: int,
+    vocabulary_size: int | None = None,
     text_dim: int = 64,
     text_depth: int = 2,
     text_heads: int = 4,
+    context_dim: int | None = None,
     name: str = "text_unet",
     **unet_options,
 ) -> keras.Model:
-    """[x_t (B, S, S, C), t (B,) int32, caption token ids (B, caption_length) int32] -> (B, S, S, C).
+    """[x_t (B, S, S, C), t (B,) int32, caption] -> (B, S, S, C), the caption as either
 
-    The learned TextEncoder turns the ids into token features, and a UNet (`build_unet` with
-    `unet_options`, e.g. text_conditioning, cross_attention_first) takes them with the padding
-    mask. All-padding ids are the empty caption: the unconditional input of classifier-free
-    guidance.
+    - token ids (B, caption_length) int32 (`vocabulary_size`): the learned TextEncoder turns them
+      into token features; all padding is the empty caption, guidance's unconditional input;
+    - a pretrained encoder's packed features (B, caption_length, context_dim + 1) float32
+      (`context_dim`, see gans_keras.pretrained_text): token features and the padding mask.
+
+    The UNet (`build_unet` with `unet_options`, e.g. text_conditioning, cross_attention_first)
+    takes the token features with the padding mask.
     """
+    if (vocabulary_size is None) == (context_dim is None):
+        raise ValueError("give vocabulary_size (the learned encoder) or context_dim (a pretrained one)")
     x_t = keras.Input((image_size, image_size, channels), name="x_t")
     t = keras.Input((), dtype="int32", name="t")
-    token_ids = keras.Input((caption_length,), dtype="int32", name="caption")
-    tokens, _ = TextEncoder(vocabulary_size, caption_length, text_dim, text_depth, text_heads,
-                            name="text_encoder")(token_ids)
-    mask = TokenMask(name="caption_mask")(token_ids)
-    unet = build_unet(image_size, channels, context_dim=text_dim, **unet_options)
-    return keras.Model([x_t, t, token_ids], unet([x_t, t, tokens, mask]), name=name)
+    if context_dim is None:
+        caption = keras.Input((caption_length,), dtype="int32", name="caption")
+        tokens, _ = TextEncoder(vocabulary_size, caption_length, text_dim, text_depth, text_heads,
+                                name="text_encoder")(caption)
+        mask = TokenMask(name="caption_mask")(caption)
+    else:
+        caption = keras.Input((caption_length, context_dim + 1), name="caption_features")
+        tokens, mask = UnpackContext(name="caption_unpack")(caption)
+    unet = build_unet(image_size, channels, context_dim=context_dim or text_dim, **unet_options)
+    return keras.Model([x_t, t, caption], unet([x_t, t, tokens, mask]), name=name)

@@ -57,10 +57,10 @@ class DiffusionSampler:
     a consistent pair), and hands both to the sampler (`gans_keras.samplers.SAMPLERS`: ddim,
     ddpm, dpmpp_2m, dpmpp_2m_sde), which moves x to its next timestep. `eta` is DDIM's.
     With labels and `guidance` w, eps = (1 + w) eps(x, y) - w eps(x, none): w = 0 is plain
-    conditional sampling. The network's label `num_classes` means "no label". A text model
-    (`caption_length`) takes caption token ids (B, caption_length) where a class model takes
-    labels, and the empty caption (all padding) is its "no caption"; `tokenizer` (strings ->
-    ids) lets it take prompts (`encode`). Guidance applies
+    conditional sampling. The network's label `num_classes` means "no label". A text model takes
+    captions where a class model takes labels (token ids, or a pretrained encoder's features: one
+    array per batch) and `null_caption`, the empty caption's, is its "no caption"; `tokenizer`
+    (strings -> that array) lets it take prompts (`encode`). Guidance applies
     only at steps whose noise level sigma_t = sqrt((1 - abar_t) / abar_t) lies in
     (guidance_sigma_min, guidance_sigma_max]; (0, inf], the default, is every step.
 
@@ -72,16 +72,16 @@ class DiffusionSampler:
                  num_classes: int | None = None, sampler: str = "ddim", steps: int = 50, eta: float = 0.0,
                  clip_x0: bool = True, guidance: float = 0.0, spacing: str = "linear",
                  guidance_sigma_min: float = 0.0, guidance_sigma_max: float = np.inf, seed: int = 0,
-                 caption_length: int | None = None, tokenizer: Callable | None = None):
+                 null_caption: np.ndarray | None = None, tokenizer: Callable | None = None):
         check_choice("prediction", prediction, CHOICES["prediction"])
-        if num_classes is not None and caption_length is not None:
-            raise ValueError("a sampler takes class labels (num_classes) or captions (caption_length), not both")
+        if num_classes is not None and null_caption is not None:
+            raise ValueError("a sampler takes class labels (num_classes) or captions (null_caption), not both")
         self.network = network
         self.network_call = compiled_call(network)
         self.schedule = schedule
         self.prediction = prediction
         self.num_classes = num_classes
-        self.caption_length = caption_length
+        self.null_caption = None if null_caption is None else np.asarray(null_caption)
         self.tokenizer = tokenizer
         self.configure(sampler=sampler, steps=steps, eta=eta, clip_x0=clip_x0, guidance=guidance, spacing=spacing,
                        guidance_sigma_min=guidance_sigma_min, guidance_sigma_max=guidance_sigma_max)
@@ -125,22 +125,30 @@ class DiffusionSampler:
     @property
     def conditional(self) -> bool:
         """Whether the network takes a condition: class labels or caption token ids."""
-        return self.num_classes is not None or self.caption_length is not None
+        return self.num_classes is not None or self.null_caption is not None
+
+    @property
+    def condition_dtype(self) -> str:
+        return "int32" if self.null_caption is None else str(self.null_caption.dtype)
 
     def null_condition(self, batch: int):
         """The "no label" labels or the empty captions of classifier-free guidance."""
-        if self.caption_length is not None:
-            return ops.zeros((batch, self.caption_length), "int32")
+        if self.null_caption is not None:
+            return ops.convert_to_tensor(np.repeat(self.null_caption[None], batch, axis=0))
         return ops.full((batch,), self.num_classes, "int32")
 
     def encode(self, prompts) -> np.ndarray:
-        """Caption token ids (N, caption_length) int32 of N prompts, as the network was trained on."""
-        if self.caption_length is None:
+        """The network's caption input for N prompts (token ids (N, L), or a pretrained encoder's
+        features), as the network was trained on."""
+        if self.null_caption is None:
             raise ValueError("this model is not text-conditioned: it takes no prompts")
         if self.tokenizer is None:
             raise ValueError("this sampler has no tokenizer: load the run with gans_keras.sampling.load_generator")
-        ids = np.asarray(ops.convert_to_numpy(self.tokenizer(list(prompts))), np.int32)
-        return ids[:, :self.caption_length]
+        encoded = np.asarray(ops.convert_to_numpy(self.tokenizer(list(prompts))), self.null_caption.dtype)
+        if encoded.shape[1:] != self.null_caption.shape:
+            raise ValueError(f"the tokenizer gives captions shaped {encoded.shape[1:]}, the network takes "
+                             f"{self.null_caption.shape}")
+        return encoded
 
     @property
     def timesteps(self) -> np.ndarray:
@@ -168,10 +176,11 @@ class DiffusionSampler:
         if labels is None:
             inputs = [x, t_vector]
         elif guided:  # conditional and unconditional in one call
+            condition = ops.convert_to_tensor(labels, self.condition_dtype)
             inputs = [ops.concatenate([x, x]), ops.concatenate([t_vector, t_vector]),
-                      ops.concatenate([ops.convert_to_tensor(labels, "int32"), self.null_condition(batch)])]
+                      ops.concatenate([condition, self.null_condition(batch)])]
         else:
-            inputs = [x, t_vector, ops.convert_to_tensor(labels, "int32")]
+            inputs = [x, t_vector, ops.convert_to_tensor(labels, self.condition_dtype)]
         output = ops.cast(self.network_call(inputs), "float32")
         if guided:
             output = (1 + self.guidance) * output[:batch] - self.guidance * output[batch:]
@@ -187,14 +196,14 @@ class DiffusionSampler:
         `on_step`, if given, is called after every step with the fraction of steps done.
         """
         if (labels is None) == self.conditional:
-            kind = "text-conditional model needs caption token ids" if self.caption_length else \
+            kind = "text-conditional model needs captions" if self.null_caption is not None else \
                 "class-conditional model needs labels"
             raise ValueError(f"a {kind}" if labels is None else "this model is unconditional: it takes no labels")
         # Step noise is drawn on the host, from NumPy's generator, so every backend draws the same.
         rng = np.random.default_rng(self.seed if seed is None else seed)
         shape = np.shape(noise)
         x = ops.convert_to_tensor(np.asarray(noise, np.float32))
-        labels = None if labels is None else ops.convert_to_tensor(np.asarray(labels, np.int32))
+        labels = None if labels is None else ops.convert_to_tensor(np.asarray(labels, self.condition_dtype))
         method, stats, earlier_x0 = self.method, [], ()
         for i, t in enumerate(method.timesteps):
             abar = float(self.schedule.alpha_bars[t])

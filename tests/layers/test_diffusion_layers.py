@@ -154,3 +154,24 @@ def test_cross_attention_mask_and_order():
     np.testing.assert_allclose(blocks[0]([x, hidden, mask]).numpy()[0], self_then_cross[0], atol=1e-5)
     assert not np.allclose(blocks[0]([x, hidden, mask]).numpy()[1], self_then_cross[1])
     assert AttentionBlock.from_config(blocks[1].get_config()).cross_first
+
+
+@pytest.mark.parametrize("cross_first", [False, True])
+def test_cross_attention_scores_are_the_weights_the_block_uses(cross_first):
+    x, context = tf.random.normal((2, 4, 4, 8)), tf.random.normal((2, 5, 6))
+    mask = tf.constant([[True, True, False, False, False], [True] * 5])
+    block = AttentionBlock(heads=2, groups=4, cross_first=cross_first)
+    block([x, context, mask])
+    for weight in block.weights:
+        weight.assign(tf.random.normal(weight.shape, stddev=0.3))
+    output, scores = block._forward([x, context, mask], with_scores=True)
+    # Keras computes the scores on its explicit softmax path; the output matches the fast one's.
+    np.testing.assert_allclose(output.numpy(), block([x, context, mask]).numpy(), atol=1e-5)
+    scores = block.cross_attention_scores([x, context, mask]).numpy()
+    assert scores.shape == (2, 2, 16, 5)
+    np.testing.assert_allclose(scores.sum(axis=-1), 1.0, rtol=1e-5)
+    assert np.all(scores[0, :, :, 2:] == 0) and np.all(scores[1] > 0)
+    self_only = AttentionBlock(heads=2, groups=4)
+    self_only(x)
+    with pytest.raises(ValueError, match="has no cross-attention"):
+        self_only.cross_attention_scores(x)
