@@ -6,7 +6,8 @@
 Each sampler is SAMPLER:STEPS[:IMAGES][:KEY=VALUE...] as in gan_budget.py (KEY: eta, guidance,
 spacing, clip_x0, guidance_sigma_min, guidance_sigma_max; the run's own setting otherwise).
 Latents and labels come from the run's seed, so every sampler starts from the same points as the
-run's own gan_budget.py scores. Writes benchmarks/results/<name>.json (or --out).
+run's own gan_budget.py scores; a text-to-image run's prompts are gan_budget.py's held-out-template
+prompts, and its scores add the adherence to them. Writes benchmarks/results/<name>.json (or --out).
 
 Sampling and scoring can run on two machines: --generate-only DIR samples and times without
 TensorFlow (any Keras backend, e.g. KERAS_BACKEND=jax on a GPU) and writes DIR/<sampler>.npz and
@@ -36,6 +37,7 @@ from pathlib import Path
 import numpy as np
 from sampler_specs import ROOT, command_line, machine, parse_samplers, timed_samples  # puts ROOT on sys.path
 
+from gans_keras.captions import evaluation_prompts
 from gans_keras.config import make_config, read_overrides
 from gans_keras.io import atomic_path, write_json
 from gans_keras.presets import get_preset
@@ -50,12 +52,14 @@ def parse_part(text: str) -> tuple[int, int]:
     return int(index), int(parts)
 
 
-def generate(generator, args, config) -> None:
+def generate(generator, args, config, prompted=None) -> None:
     """Samples and times each sampler; writes the uint8 images (and labels) and the timings."""
     args.generate_only.mkdir(parents=True, exist_ok=True)
     made = {"command": command_line(), "run": str(args.run), "machine": machine(), "part": list(args.part),
             "samplers": {}}
-    for key, record, samples in timed_samples(generator, args.samplers, args.num_samples, config, args.part):
+    prompts = None if prompted is None else prompted[0]
+    for key, record, samples in timed_samples(generator, args.samplers, args.num_samples, config, args.part,
+                                              prompts):
         with atomic_path(args.generate_only / f"{key}.npz") as tmp, open(tmp, "wb") as f:
             np.savez_compressed(f, images=samples)
         made["samplers"][key] = record
@@ -122,8 +126,12 @@ def main() -> int:
     config = make_config(read_overrides(args.run / "config.json"), {} if args.seed is None else {"seed": args.seed})
     if get_preset(config.model).kind != "diffusion":
         parser.error(f"{args.run} is a {config.model} run, not a diffusion run")
+    prompted = None
+    if get_preset(config.model).text:
+        largest = max([args.num_samples] + [images or 0 for _, _, images, _ in args.samplers or []])
+        prompted = evaluation_prompts(largest, config.seed)
     if args.generate_only:
-        generate(load_generator(args.run), args, config)
+        generate(load_generator(args.run), args, config, prompted)
         print(f"wrote {args.generate_only}")
         return 0
 
@@ -132,9 +140,9 @@ def main() -> int:
     # Images made elsewhere (one directory, or the parts of one job), with the timings, machine
     # and command recorded beside them.
     saved = joined_samples(args.from_samples) if args.from_samples else {}
-    samplers = {key: with_scores(record, images, config) for key, (record, images) in saved.items()}
+    samplers = {key: with_scores(record, images, config, prompted) for key, (record, images) in saved.items()}
     if args.samplers:
-        scored = score_samplers(load_generator(args.run), args.samplers, args.num_samples, config)
+        scored = score_samplers(load_generator(args.run), args.samplers, args.num_samples, config, prompted)
         for record in scored.values():
             del record["samples"]
         samplers.update(scored)

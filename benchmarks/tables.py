@@ -97,7 +97,9 @@ def prompted_table(pattern: str) -> str:
         for key, row in record["samplers"].items():
             scores = row[BACKBONE]
             followed = scores["adherence"]
-            lines.append(f"| {path.stem} | {record['steps']:,} | {record['images_per_second']} | {key} | "
+            # A diffusion_samplers.py file scores a run that gan_budget.py trained: its steps are that file's.
+            steps, speed = record.get("steps"), record.get("images_per_second", "")
+            lines.append(f"| {path.stem} | {'' if steps is None else f'{steps:,}'} | {speed} | {key} | "
                          f"{scores['num_samples']:,} | " + " | ".join(score_cells(scores)) + " | "
                          + " | ".join(f"{followed[name]:.3f}" for name in
                                       ("class_adherence", "brightness_adherence", "width_adherence")) + " |")

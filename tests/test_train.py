@@ -10,6 +10,7 @@ from gans_keras.checkpoint import list_checkpoints
 from gans_keras.config import FIELDS, make_config
 from gans_keras.models.registry import get_model
 from gans_keras.train import build_parser, main
+from tests.test_text_to_image import TEXT_TINY
 
 TINY = ["--g-width", "8", "--d-width", "8", "--latent-dim", "16", "--batch-size", "8",
         "--n-critic", "2", "--sample-every", "2", "--checkpoint-every", "2", "--log-every", "1"]
@@ -72,17 +73,19 @@ def test_resume_matches_an_unbroken_run(tmp_path, variant):
     assert json.loads((resumed / "summary.json").read_text())["steps"] == 4
 
 
-def test_diffusion_resume_matches_an_unbroken_run(tmp_path):
+@pytest.mark.parametrize("argv", [DIFFUSION_TINY, TEXT_TINY], ids=["classes", "captions"])
+def test_diffusion_resume_matches_an_unbroken_run(tmp_path, argv):
+    """A text model also keeps its tokenizer (tokenizer.json) and its captions' order."""
     unbroken, resumed = tmp_path / "unbroken", tmp_path / "resumed"
-    assert main(DIFFUSION_TINY + ["--steps", "4", "--out", str(unbroken)]) == 0
-    assert main(DIFFUSION_TINY + ["--steps", "2", "--out", str(resumed)]) == 0
+    assert main(argv + ["--steps", "4", "--out", str(unbroken)]) == 0
+    assert main(argv + ["--steps", "2", "--out", str(resumed)]) == 0
     assert main(["--resume", "--out", str(resumed), "--steps", "4"]) == 0
     for a, b in zip(_checkpoint_arrays(unbroken, 4), _checkpoint_arrays(resumed, 4), strict=True):
         np.testing.assert_array_equal(a, b)
     summary = json.loads((unbroken / "summary.json").read_text())
     assert {"loss", "grad_norm"} <= set(summary["final_logs"])
     grid = (unbroken / "samples" / "step_00000004.png")
-    assert grid.exists()  # one row per class, sampled with DDIM from the EMA network
+    assert grid.exists()  # one row per class or prompt, sampled with DDIM from the EMA network
 
 
 def test_refuses_to_overwrite_a_run(trained_run, capsys):
