@@ -675,7 +675,8 @@ print_scores(after_60, ("num_samples", "fid", "is_mean", "kid_mean", "precision"
 def text_notebook() -> nbformat.NotebookNode:
     setup = SETUP.replace(
         "EVAL_IMAGES = 300 if SMOKE else 10_000", "EVAL_IMAGES = 200 if SMOKE else 1000"
-    ) + """
+    ).replace("evaluate_images, format_table", "evaluate_images").replace(
+        "from gans_keras.viz import architecture_plot, plot_curves\n", "") + """
 # Smoke mode: a tiny UNet and text encoder with T = 100.
 SMOKE_SETTINGS = {"unet_width": 8, "timesteps": 100, "sampling_steps": 5, "text_dim": 8, "text_depth": 1} \\
     if SMOKE else {}
@@ -836,9 +837,30 @@ def notebooks() -> dict[Path, nbformat.NotebookNode]:
     return found
 
 
+# TensorFlow's start-up lines on stderr (CUDA probing, oneDNN, CPU features): not the report's.
+LOG_NOISE = ("I0000 ", "W0000 ", "E0000 ", "WARNING: All log messages before absl", "To enable the following "
+             "instructions")
+
+
+def strip_log_noise(notebook: nbformat.NotebookNode) -> None:
+    """Drops TensorFlow's start-up log lines from the notebook's stderr outputs."""
+    for cell in notebook.cells:
+        outputs = []
+        for output in cell.get("outputs", []):
+            if output.output_type == "stream" and output.name == "stderr":
+                kept = [line for line in output.text.splitlines(keepends=True) if not line.startswith(LOG_NOISE)]
+                if not "".join(kept).strip():
+                    continue
+                output.text = "".join(kept)
+            outputs.append(output)
+        if "outputs" in cell:
+            cell.outputs = outputs
+
+
 def execute(notebook: nbformat.NotebookNode, path: Path, timeout: int = 1800) -> None:
     resources = {"metadata": {"path": str(path.parent)}}  # run where the notebook lives
     NotebookClient(notebook, timeout=timeout, kernel_name="python3", resources=resources).execute()
+    strip_log_noise(notebook)
 
 
 def main() -> int:

@@ -31,3 +31,19 @@ def test_notebook_runs_in_smoke_mode(path, tmp_path, monkeypatch):
     notebook = nbformat.read(path, as_version=4)
     execute(notebook, path, timeout=600)  # raises on the first failing cell
     assert all(output.output_type != "error" for cell in notebook.cells for output in cell.get("outputs", []))
+
+
+def test_tensorflow_start_up_lines_are_kept_out_of_outputs():
+    from make_notebooks import strip_log_noise
+    from nbformat.v4 import new_code_cell, new_notebook, new_output
+
+    cell = new_code_cell("x", outputs=[
+        new_output("stream", name="stderr", text="I0000 00:00:1 port.cc:153] oneDNN custom operations are on.\n"
+                                                 "E0000 00:00:2 cuda_platform.cc:52] failed call to cuInit\n"),
+        new_output("stream", name="stderr", text="W0000 x\nUserWarning: a real warning\n"),
+        new_output("stream", name="stdout", text="I0000 printed by the notebook itself\n"),
+    ])
+    notebook = new_notebook(cells=[cell])
+    strip_log_noise(notebook)
+    assert [(o.name, o.text) for o in notebook.cells[0].outputs] == [
+        ("stderr", "UserWarning: a real warning\n"), ("stdout", "I0000 printed by the notebook itself\n")]
