@@ -119,7 +119,7 @@ def main(which: str) -> int:
         print(runs_table(f"{RUN_GROUPS[which]}*.json", "train_minutes_this_session"))
     elif which.startswith("throughput") or _kind(which) == "throughput":
         print(throughput_table(which))
-    elif which.startswith("diffusion_"):
+    elif which.startswith("diffusion_") or _kind(which) == "diffusion_samplers":
         print(diffusion_table(which))
     elif which.startswith("compare_"):
         print(compare_table(which.removeprefix("compare_")))
