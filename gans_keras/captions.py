@@ -268,11 +268,11 @@ def caption_texts(name: str = BUILTIN, *, caption_key: str | None = None, data_d
     raise ValueError(f"unknown captioned dataset {name!r}: choose from {BUILTIN}, folder:PATH, tfds:NAME")
 
 
-def prompts_for(labels, attribute_classes, template: str = HELD_OUT_TEMPLATES[0]) -> list[str]:
+def prompts_for(labels, attribute_classes, templates=HELD_OUT_TEMPLATES[:1]) -> list[str]:
     """A prompt per image for fashion_mnist_captions: class `labels[i]` with brightness and width
-    classes `attribute_classes[i]` (as `attributes` measures them), in `template`."""
-    return [describe(int(label), int(level), int(width), template)
-            for label, (level, width) in zip(labels, attribute_classes, strict=True)]
+    classes `attribute_classes[i]` (as `attributes` measures them), in `templates[i % len(templates)]`."""
+    return [describe(int(label), int(level), int(width), templates[i % len(templates)])
+            for i, (label, (level, width)) in enumerate(zip(labels, attribute_classes, strict=True))]
 
 
 def grid_prompts(name: str = BUILTIN, count: int = 10, **options) -> list[str]:
@@ -293,9 +293,7 @@ def evaluation_prompts(num: int, seed: int = 0) -> tuple[list[str], np.ndarray, 
     rng = np.random.default_rng(seed)
     labels = np.arange(num) % len(CLASS_NAMES)
     attribute_classes = np.stack([rng.integers(0, len(BRIGHTNESS), num), rng.integers(0, len(WIDTH), num)], axis=1)
-    prompts = [describe(int(label), int(level), int(width), HELD_OUT_TEMPLATES[i % len(HELD_OUT_TEMPLATES)])
-               for i, (label, (level, width)) in enumerate(zip(labels, attribute_classes, strict=True))]
-    return prompts, labels, attribute_classes
+    return prompts_for(labels, attribute_classes, HELD_OUT_TEMPLATES), labels, attribute_classes
 
 
 def adherence(images: np.ndarray, labels: np.ndarray, attribute_classes: np.ndarray,

@@ -64,7 +64,8 @@ class PretrainedTextEncoder:
         self.backbone.trainable = False
         self.spec = spec
         self.sequence_length = sequence_length
-        self.dim = self.encode([""]).shape[-1] - 1
+        self.null_caption = self.encode([""])[0]  # guidance's unconditional input
+        self.dim = self.null_caption.shape[-1] - 1
 
     def encode(self, captions, batch_size: int = 256) -> np.ndarray:
         captions = [str(caption) for caption in captions]
@@ -131,4 +132,4 @@ def caption_encoding(config, run: str | Path | None = None, captions: list[str] 
         return CaptionEncoding(tokenizer, tokenizer, np.zeros(length, np.int32), tokenizer=tokenizer)
     encoder = PretrainedTextEncoder(config.text_encoder, length)
     pipeline = encoder.lookup(captions) if captions is not None else encoder.encode
-    return CaptionEncoding(encoder.encode, pipeline, encoder.encode([""])[0], context_dim=encoder.dim)
+    return CaptionEncoding(encoder.encode, pipeline, encoder.null_caption, context_dim=encoder.dim)
