@@ -703,8 +703,6 @@ class's median: narrow, wide). Six sentence templates are used in training; two 
 out, so that a model is asked for descriptions it never read. A caption can be checked on a
 sample: the class by the shipped classifier, the attributes by the same measurement."""),
         new_code_cell("""\
-import json
-
 import matplotlib.pyplot as plt
 import numpy as np
 
@@ -813,14 +811,15 @@ prompts (`benchmarks/README.md`, "Text-to-image", has the commands):
 - self- then cross-attention against the reverse (`--cross-attention-first`);
 - the cosine schedule with fewer noising steps (T = 250) against the linear one with T = 1000."""),
         new_code_cell("""\
-RESULTS = Path("../benchmarks/results")
-for path in sorted(RESULTS.glob("t2i_*.json")) + sorted(RESULTS.glob("*diffusion_15min_bf16.json")):
-    record = json.loads(path.read_text())
-    for key, row in record["samplers"].items():
-        scores = row["classifier:fashion_mnist"]
-        followed = scores.get("adherence", {})
-        print(f"{path.stem:32s} {record['steps']:>6,} steps  {key:38s} FID {scores['fid']:6.2f}  "
-              + "  ".join(f"{name.split('_')[0]} {value:.3f}" for name, value in followed.items()))"""),
+import sys
+
+from IPython.display import Markdown
+
+sys.path.insert(0, "../benchmarks")
+from tables import prompted_table  # the same reader that writes benchmarks/README.md's tables
+
+display(Markdown(prompted_table("t2i_*.json")))
+display(Markdown(prompted_table("text_diffusion_*.json")))"""),
     ]
     return new_notebook(cells=cells, metadata={"kernelspec": {"name": "python3", "display_name": "Python 3"}})
 
