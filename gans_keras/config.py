@@ -169,6 +169,24 @@ class TrainConfig:
     min_snr_gamma: float = DIFFUSION.setting(0.0, "Min-SNR-gamma loss weighting: each image's error weighted by "
                                              "min(SNR_t, gamma) relative to L_simple (Hang et al. 2023 use 5; 0: "
                                              "off)", applies_to=DIFFUSION_MODELS)
+    learn_sigma: bool = DIFFUSION.setting(False, "the UNet also outputs v, its reverse variance exp(v log beta_t + "
+                                          "(1 - v) log beta~_t) (Improved DDPM); needs --loss-type hybrid or vlb",
+                                          applies_to=DIFFUSION_MODELS)
+    loss_type: str = DIFFUSION.setting("simple", "simple (L_simple), hybrid (L_simple + 0.001 L_vlb, the variance "
+                                       "learning from L_vlb; needs --learn-sigma) or vlb (L_vlb alone)",
+                                       applies_to=DIFFUSION_MODELS, choices=("simple", "hybrid", "vlb"))
+    timestep_sampling: str = DIFFUSION.setting("uniform", "draw t uniformly or by importance, p_t ~ sqrt(E[L_t^2]) "
+                                               "over the last 10 L_vlb values of each t (needs --loss-type hybrid "
+                                               "or vlb; one device)", applies_to=DIFFUSION_MODELS,
+                                               choices=("uniform", "importance"))
+    unet_activation: str = DIFFUSION.setting("silu", "the UNet's activation", applies_to=DIFFUSION_MODELS,
+                                             choices=("silu", "gelu", "relu", "mish"))
+    unet_init: str = DIFFUSION.setting("glorot", "initialiser of the UNet's kernels (glorot uniform, he normal or "
+                                       "orthogonal; the zero-initialised ones stay zero)", applies_to=DIFFUSION_MODELS,
+                                       choices=("glorot", "he", "orthogonal"))
+    unet_padding: str = DIFFUSION.setting("reflect", "how an image size the UNet's levels do not divide is padded "
+                                          "(cropped back at the output)", applies_to=DIFFUSION_MODELS,
+                                          choices=("reflect", "zero"))
     label_dropout: float = DIFFUSION.setting(0.1, "probability of training without the label, or for a text model "
                                              "with the empty caption (for classifier-free guidance; alias "
                                              "--caption-dropout)", applies_to=DIFFUSION_MODELS,
@@ -296,6 +314,11 @@ class TrainConfig:
                              f"got {self.text_dim}")
         if self.text_vocabulary < 3:
             raise ValueError(f"text_vocabulary must be >= 3 (padding, unknown and a word), got {self.text_vocabulary}")
+        conflict = improved_ddpm_conflict(self.learn_sigma, self.loss_type, self.timestep_sampling)
+        if conflict:
+            raise ValueError(conflict)
+        if self.timestep_sampling == "importance" and self.strategy != "none":
+            raise ValueError("timestep_sampling importance keeps one device's loss history: use strategy none")
         if self.eval_every < 0:
             raise ValueError(f"eval_every must be >= 0, got {self.eval_every}")
         if self.cpu_replicas is not None and (self.cpu_replicas < 1 or self.strategy != "mirrored"):
@@ -320,6 +343,17 @@ SECTIONS = tuple(dict.fromkeys(setting.metadata["section"] for setting in SETTIN
 # check theirs against this table too).
 CHOICES = {setting.name: setting.metadata["choices"] for setting in SETTINGS if setting.metadata["choices"]}
 APPLIES_TO = {setting.name: setting.metadata["applies_to"] for setting in SETTINGS}
+
+
+def improved_ddpm_conflict(learn_sigma: bool, loss_type: str, timestep_sampling: str) -> str | None:
+    """What is wrong with a diffusion model's loss settings (None: nothing)."""
+    if learn_sigma and loss_type == "simple":
+        return "learn_sigma needs loss_type hybrid or vlb: L_simple does not train the variance"
+    if loss_type == "hybrid" and not learn_sigma:
+        return "loss_type hybrid trains a learned variance: set learn_sigma"
+    if timestep_sampling == "importance" and loss_type == "simple":
+        return "timestep_sampling importance weighs t by its L_vlb history: use loss_type hybrid or vlb"
+    return None
 
 
 def check_applicable(overrides: dict, model: str) -> None:

@@ -44,6 +44,8 @@ class NoiseSchedule:
         self.alpha_bars_prev = np.concatenate([[1.0], self.alpha_bars[:-1]])
         # Variance of q(x_{t-1} | x_t, x_0): beta~_t = beta_t (1 - alpha_bar_{t-1}) / (1 - alpha_bar_t).
         self.posterior_variance = self.betas * (1 - self.alpha_bars_prev) / (1 - self.alpha_bars)
+        # Its log with beta~_0 = 0 replaced by beta~_1 (the t = 0 step adds no noise; its decoder reads this).
+        self.posterior_log_variance_clipped = np.log(np.append(self.posterior_variance[1], self.posterior_variance[1:]))
 
     def _gather(self, values: np.ndarray, t, ndim: int):
         """values[t] as float32, shaped to broadcast against a tensor of rank `ndim`."""
@@ -61,6 +63,16 @@ class NoiseSchedule:
         ndim = len(x0.shape)
         return (self._gather(np.sqrt(self.alpha_bars), t, ndim) * noise
                 - self._gather(np.sqrt(1 - self.alpha_bars), t, ndim) * x0)
+
+    def predicted_x0(self, x_t, t, output, prediction: str):
+        """x_0 from a network's eps (x_0 = (x_t - sqrt(1 - abar) eps) / sqrt(abar)) or v
+        (x_0 = sqrt(abar) x_t - sqrt(1 - abar) v) at timesteps t."""
+        ndim = len(x_t.shape)
+        if prediction == "eps":
+            return (x_t - self._gather(np.sqrt(1 - self.alpha_bars), t, ndim) * output) / self._gather(
+                np.sqrt(self.alpha_bars), t, ndim)
+        return self._gather(np.sqrt(self.alpha_bars), t, ndim) * x_t - self._gather(
+            np.sqrt(1 - self.alpha_bars), t, ndim) * output
 
     def snr(self) -> np.ndarray:
         """Signal-to-noise ratio of x_t, alpha_bar_t / (1 - alpha_bar_t), for t = 0 .. T-1."""

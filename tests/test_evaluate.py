@@ -101,3 +101,21 @@ def test_ema_batchnorm_benchmark_scores_the_exported_generator_and_the_copied_st
     exported = json.loads((tmp_path / "evaluate.json").read_text())["classifier:fashion_mnist"]["fid"]
     assert generators["ema_own_statistics"]["fid"] == pytest.approx(exported, rel=1e-9)
     assert generators["ema_live_statistics"]["fid"] != pytest.approx(exported, rel=1e-6)
+
+
+def test_evaluate_nll_scores_a_diffusion_run_in_bits_per_dim(tmp_path, trained_run, capsys):
+    from gans_keras.train import main as train
+    from tests.test_train import DIFFUSION_TINY
+
+    run = tmp_path / "improved"
+    assert train(DIFFUSION_TINY + ["--learn-sigma", "--loss-type", "vlb", "--steps", "2", "--out", str(run)]) == 0
+    assert main(["--run", str(run), "--nll", "--num", "6"]) == 0
+    nll = json.loads((run / "metrics.json").read_text())["nll"]
+    # Two steps of training leave the denoiser close to its start (eps = 0): every term is positive.
+    assert nll["images"] == 6 and nll["split"] == "test" and len(nll["terms"]) == 50
+    assert nll["bits_per_dim"] > 0 and min(nll["terms"]) > 0 and nll["standard_error"] > 0
+    assert "bits/dim" in capsys.readouterr().out
+    assert main(["--run", str(trained_run), "--nll", "--num", "6"]) == 2
+    assert "not a diffusion run" in capsys.readouterr().err
+    assert main(["--samples", str(tmp_path / "s.npz"), "--nll"]) == 2
+    assert "give --run" in capsys.readouterr().err

@@ -73,9 +73,15 @@ def test_resume_matches_an_unbroken_run(tmp_path, variant):
     assert json.loads((resumed / "summary.json").read_text())["steps"] == 4
 
 
-@pytest.mark.parametrize("argv", [DIFFUSION_TINY, TEXT_TINY], ids=["classes", "captions"])
+IMPROVED_DDPM = ["--learn-sigma", "--loss-type", "hybrid", "--timestep-sampling", "importance", "--unet-activation",
+                 "gelu", "--unet-init", "he", "--image-size", "27", "--sampler", "ddpm"]
+
+
+@pytest.mark.parametrize("argv", [DIFFUSION_TINY, TEXT_TINY, DIFFUSION_TINY + IMPROVED_DDPM],
+                         ids=["classes", "captions", "improved_ddpm"])
 def test_diffusion_resume_matches_an_unbroken_run(tmp_path, argv):
-    """A text model also keeps its tokenizer (tokenizer.json) and its captions' order."""
+    """A text model also keeps its tokenizer (tokenizer.json) and its captions' order; Improved
+    DDPM's run its timestep importance history (an odd image size, padded in the UNet)."""
     unbroken, resumed = tmp_path / "unbroken", tmp_path / "resumed"
     assert main(argv + ["--steps", "4", "--out", str(unbroken)]) == 0
     assert main(argv + ["--steps", "2", "--out", str(resumed)]) == 0
@@ -84,6 +90,7 @@ def test_diffusion_resume_matches_an_unbroken_run(tmp_path, argv):
         np.testing.assert_array_equal(a, b)
     summary = json.loads((unbroken / "summary.json").read_text())
     assert {"loss", "grad_norm"} <= set(summary["final_logs"])
+    assert ("vlb" in summary["final_logs"]) == (argv[-1] == "ddpm")
     grid = (unbroken / "samples" / "step_00000004.png")
     assert grid.exists()  # one row per class or prompt, sampled with DDIM from the EMA network
 

@@ -7,6 +7,8 @@ import math
 import keras
 from keras import ops
 
+from gans_keras.config import CHOICES
+
 
 @keras.saving.register_keras_serializable(package="gans_keras")
 class Dropout(keras.layers.Dropout):
@@ -61,25 +63,43 @@ def _compiled(function):
     return tf.function(function, jit_compile=True)
 
 
+UNET_ACTIVATIONS = CHOICES["unet_activation"]
+# --unet-init's names for the Keras initialisers of the UNet's trained kernels.
+UNET_INITIALIZERS = dict(zip(CHOICES["unet_init"], ("glorot_uniform", "he_normal", "orthogonal"), strict=True))
+UNET_PADDINGS = CHOICES["unet_padding"]
+
+
 @keras.saving.register_keras_serializable(package="gans_keras")
 class GroupNormSiLU(keras.layers.GroupNormalization):
-    """silu(GroupNormalization(x)), the weights and arithmetic of GroupNormalization. Under
+    """silu(GroupNormalization(x)) (or another of UNET_ACTIVATIONS), the weights and arithmetic of
+    GroupNormalization. Under
     TensorFlow with a reduced-precision compute dtype it runs as one compiled kernel: otherwise
     the normalisation, the activation, their casts and gradients are some twenty small ops over
     the feature map, and the bf16 UNet step on a CPU was 1.33x slower; in float32 the compiled
     kernel was slower (0.90-0.96x), so float32 keeps the plain ops (benchmarks/README.md,
     "Where the UNet's step time goes"). The convolutions around it stay outside XLA, with oneDNN."""
 
+    def __init__(self, groups=32, activation: str = "silu", **kwargs):
+        super().__init__(groups=groups, **kwargs)
+        if activation not in UNET_ACTIVATIONS:
+            raise ValueError(f"activation must be one of {', '.join(UNET_ACTIVATIONS)}, got {activation!r}")
+        self.activation = activation
+
     def build(self, input_shape):
         super().build(input_shape)
-        self._fused = self._norm_silu if self.compute_dtype == "float32" else _compiled(self._norm_silu)
+        self._fused = self._norm_activation if self.compute_dtype == "float32" else _compiled(self._norm_activation)
 
-    def _norm_silu(self, inputs):
+    def _norm_activation(self, inputs):
         normalized = super().call(inputs)
-        return normalized * ops.sigmoid(normalized)
+        if self.activation == "silu":
+            return normalized * ops.sigmoid(normalized)
+        return keras.activations.get(self.activation)(normalized)
 
     def call(self, inputs):
         return self._fused(inputs)
+
+    def get_config(self):
+        return {**super().get_config(), "activation": self.activation}
 
 
 def _groups(channels: int, groups: int) -> int:
@@ -94,29 +114,34 @@ class ResidualBlock(keras.layers.Layer):
     GroupNorm and SiLU (one `GroupNormSiLU`), 3x3 conv; plus a projection of the (time, class)
     embedding added to every position; GroupNorm and SiLU, dropout, 3x3 conv initialised to
     zero; plus the input (through a 1x1 conv when the channel count changes). At
-    initialisation the block is its shortcut.
+    initialisation the block is its shortcut. `activation` replaces SiLU; `kernel_initializer`
+    (a Keras initializer name) initialises every kernel but the zero one.
     """
 
-    def __init__(self, channels: int, dropout: float = 0.0, groups: int = 8, **kwargs):
+    def __init__(self, channels: int, dropout: float = 0.0, groups: int = 8, activation: str = "silu",
+                 kernel_initializer: str = "glorot_uniform", **kwargs):
         super().__init__(**kwargs)
         self.channels = channels
         self.dropout_rate = dropout
         self.groups = groups
+        self.activation = activation
+        self.kernel_initializer = kernel_initializer
 
     def build(self, input_shape):
         x_shape, emb_shape = input_shape
         in_channels = x_shape[-1]
         # Sublayers compute as the block does: a reloaded mixed-precision network sets no global policy.
         policy = {"dtype": self.dtype_policy}
-        self.norm1 = GroupNormSiLU(_groups(in_channels, self.groups), name="norm1", **policy)
-        self.conv1 = keras.layers.Conv2D(self.channels, 3, padding="same", name="conv1", **policy)
-        self.emb_proj = keras.layers.Dense(self.channels, name="emb_proj", **policy)
-        self.norm2 = GroupNormSiLU(_groups(self.channels, self.groups), name="norm2", **policy)
+        init = {"kernel_initializer": self.kernel_initializer}
+        self.norm1 = GroupNormSiLU(_groups(in_channels, self.groups), self.activation, name="norm1", **policy)
+        self.conv1 = keras.layers.Conv2D(self.channels, 3, padding="same", name="conv1", **init, **policy)
+        self.emb_proj = keras.layers.Dense(self.channels, name="emb_proj", **init, **policy)
+        self.norm2 = GroupNormSiLU(_groups(self.channels, self.groups), self.activation, name="norm2", **policy)
         self.dropout = Dropout(self.dropout_rate, **policy)
         self.conv2 = keras.layers.Conv2D(self.channels, 3, padding="same", kernel_initializer="zeros", name="conv2",
                                          **policy)
         self.skip = (None if in_channels == self.channels
-                     else keras.layers.Conv2D(self.channels, 1, name="skip", **policy))
+                     else keras.layers.Conv2D(self.channels, 1, name="skip", **init, **policy))
         hidden_shape = (*x_shape[:-1], self.channels)
         self.norm1.build(x_shape)
         self.conv1.build(x_shape)
@@ -129,7 +154,7 @@ class ResidualBlock(keras.layers.Layer):
     def call(self, inputs, training=False):
         x, emb = inputs
         h = self.conv1(self.norm1(x))
-        h = h + self.emb_proj(keras.activations.silu(emb))[:, None, None, :]
+        h = h + self.emb_proj(keras.activations.get(self.activation)(emb))[:, None, None, :]
         h = self.dropout(self.norm2(h), training=training)
         h = self.conv2(h)
         return h + (x if self.skip is None else self.skip(x))
@@ -138,7 +163,8 @@ class ResidualBlock(keras.layers.Layer):
         return (*input_shape[0][:-1], self.channels)
 
     def get_config(self):
-        return {**super().get_config(), "channels": self.channels, "dropout": self.dropout_rate, "groups": self.groups}
+        return {**super().get_config(), "channels": self.channels, "dropout": self.dropout_rate, "groups": self.groups,
+                "activation": self.activation, "kernel_initializer": self.kernel_initializer}
 
 
 @keras.saving.register_keras_serializable(package="gans_keras")
@@ -247,3 +273,27 @@ class MaskedMean(keras.layers.Layer):
 
     def compute_output_shape(self, input_shape):
         return (input_shape[0][0], input_shape[0][2])
+
+
+@keras.saving.register_keras_serializable(package="gans_keras")
+class SpatialPad(keras.layers.Layer):
+    """(B, H, W, C) -> (B, H + before + after, W + before + after, C), padded with zeros or by
+    reflection (the edge pixels not repeated): how the UNet takes a size its levels do not divide."""
+
+    def __init__(self, before: int, after: int, mode: str = "reflect", **kwargs):
+        super().__init__(**kwargs)
+        if mode not in UNET_PADDINGS:
+            raise ValueError(f"mode must be one of {', '.join(UNET_PADDINGS)}, got {mode!r}")
+        self.before, self.after, self.mode = before, after, mode
+
+    def call(self, x):
+        widths = [(0, 0), (self.before, self.after), (self.before, self.after), (0, 0)]
+        return ops.pad(x, widths, mode="reflect" if self.mode == "reflect" else "constant")
+
+    def compute_output_shape(self, input_shape):
+        grow = self.before + self.after
+        return (input_shape[0], *(None if size is None else size + grow for size in input_shape[1:3]), input_shape[3])
+
+    def get_config(self):
+        return {**super().get_config(), "before": self.before, "after": self.after, "mode": self.mode}
+

@@ -1,4 +1,5 @@
-"""A denoising diffusion model trained as in DDPM (Ho et al. 2020)."""
+"""A denoising diffusion model trained as in DDPM (Ho et al. 2020), with Improved DDPM's learned
+variances, hybrid loss and importance-sampled timesteps (Nichol & Dhariwal 2021)."""
 
 from __future__ import annotations
 
@@ -10,11 +11,17 @@ import tensorflow as tf
 
 from gans_keras import rng
 from gans_keras.choices import check_choice
-from gans_keras.config import CHOICES
+from gans_keras.config import CHOICES, improved_ddpm_conflict
 from gans_keras.distribute import share_of_mean
+from gans_keras.likelihood import vlb_term
 from gans_keras.models.gradients import apply_gradients
+from gans_keras.models.timestep_importance import TimestepImportance
+from gans_keras.networks.unet import learns_variance
 from gans_keras.samplers.loop import DiffusionSampler
 from gans_keras.schedules import NoiseSchedule
+
+# lambda of L_hybrid = L_simple + lambda L_vlb (Nichol & Dhariwal 2021).
+VLB_WEIGHT = 0.001
 
 
 class Diffusion(keras.Model):
@@ -46,14 +53,23 @@ class Diffusion(keras.Model):
         seed: seed of the timestep, noise and label-dropout stream.
         sampler_options: defaults of `sampling_generator` (sampler, steps, eta, clip_x0, guidance).
         clip_grad_norm: clip the global gradient norm to this (None: no clipping).
+        loss_type: "simple", "hybrid" or "vlb".
+        timestep_sampling: "uniform" or "importance" (needs the L_vlb term: hybrid or vlb).
     """
 
     def __init__(self, network: keras.Model, schedule: NoiseSchedule, prediction: str = "eps",
                  min_snr_gamma: float = 0.0, ema_decay: float = 0.999, num_classes: int | None = None,
                  label_dropout: float = 0.1, seed: int | None = None, sampler_options: dict | None = None,
-                 clip_grad_norm: float | None = None, null_caption=None, **kwargs):
+                 clip_grad_norm: float | None = None, null_caption=None, loss_type: str = "simple",
+                 timestep_sampling: str = "uniform", **kwargs):
         super().__init__(**kwargs)
         check_choice("prediction", prediction, CHOICES["prediction"])
+        check_choice("loss_type", loss_type, CHOICES["loss_type"])
+        check_choice("timestep_sampling", timestep_sampling, CHOICES["timestep_sampling"])
+        self.learned_variance = learns_variance(network)
+        conflict = improved_ddpm_conflict(self.learned_variance, loss_type, timestep_sampling)
+        if conflict:
+            raise ValueError(conflict)
         if min_snr_gamma < 0:
             raise ValueError(f"min_snr_gamma must be >= 0, got {min_snr_gamma}")
         if not 0.0 <= ema_decay < 1.0:
@@ -74,6 +90,8 @@ class Diffusion(keras.Model):
         self.seed_generator = keras.random.SeedGenerator(seed)
         self.sampler_options = dict(sampler_options or {})
         self.clip_grad_norm = clip_grad_norm
+        self.loss_type = loss_type
+        self.importance = TimestepImportance(schedule.timesteps) if timestep_sampling == "importance" else None
         self._sampler = None
         self.ema_network = None
         if ema_decay:
@@ -127,7 +145,10 @@ class Diffusion(keras.Model):
             raise ValueError("a text-conditional diffusion model needs (images, captions) batches")
         x0 = tf.convert_to_tensor(x0)
         batch = tf.shape(x0)[0]
-        t = rng.randint((batch,), 0, self.schedule.timesteps, self.seed_generator)
+        if self.importance is None:
+            t, weights = rng.randint((batch,), 0, self.schedule.timesteps, self.seed_generator), None
+        else:
+            t, weights = self.importance.sample(batch, self.seed_generator)
         noise = rng.normal(tf.shape(x0), self.seed_generator)
         x_t = self.schedule.q_sample(x0, t, noise)
         inputs = [x_t, t]
@@ -140,11 +161,25 @@ class Diffusion(keras.Model):
             dropped = tf.reshape(dropped, [-1] + [1] * len(self.null_caption.shape))
             inputs.append(tf.where(dropped, null[None], tf.cast(labels, null.dtype)))
         target = noise if self.prediction == "eps" else self.schedule.v_target(x0, t, noise)
+        metrics = {}
         with tf.GradientTape() as tape:
             prediction = tf.cast(self.network(inputs, training=True), tf.float32)
+            variance_frac = None
+            if self.learned_variance:
+                prediction, variance_frac = tf.split(prediction, 2, axis=-1)
             per_image = tf.reduce_mean(tf.square(prediction - target), axis=list(range(1, len(x0.shape))))
             if self.min_snr_gamma:
                 per_image = per_image * self.schedule.min_snr_weights(t, self.min_snr_gamma, self.prediction)
+            if self.loss_type != "simple":
+                predicted_x0 = self.schedule.predicted_x0(x_t, t, prediction, self.prediction)
+                if self.loss_type == "hybrid":  # L_vlb trains the variance only
+                    predicted_x0 = tf.stop_gradient(predicted_x0)
+                term = vlb_term(self.schedule, x0, x_t, t, predicted_x0, variance_frac, clip=False)
+                vlb = self.schedule.timesteps * term
+                per_image = per_image + VLB_WEIGHT * vlb if self.loss_type == "hybrid" else vlb
+                metrics["vlb"] = tf.reduce_mean(vlb if weights is None else vlb * weights)
+            if weights is not None:
+                per_image = per_image * weights
             loss = tf.reduce_mean(per_image)
             scaled_loss = self.optimizer.scale_loss(share_of_mean(loss))  # loss scaling under mixed_float16
         variables = self.network.trainable_variables
@@ -155,4 +190,6 @@ class Diffusion(keras.Model):
             decay = tf.minimum(self.ema_decay, (1.0 + updates) / (10.0 + updates))
             for average, weight in zip(self.ema_network.weights, self.network.weights, strict=True):
                 average.assign(decay * average + (1.0 - decay) * tf.cast(weight, average.dtype))
-        return {"loss": loss, "grad_norm": grad_norm}
+        if self.importance is not None:
+            self.importance.update(t, term)
+        return {"loss": loss, "grad_norm": grad_norm, **metrics}

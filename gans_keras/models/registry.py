@@ -150,6 +150,10 @@ def build_diffusion(config: TrainConfig, image_size: int, channels: int,
         res_blocks=config.unet_res_blocks,
         attention_resolution=config.attention_resolution,
         dropout=config.dropout,
+        learn_sigma=config.learn_sigma,
+        activation=config.unet_activation,
+        initializer=config.unet_init,
+        padding=config.unet_padding,
     )
     with dtype_policy(config.precision):
         null_caption = None
@@ -181,6 +185,8 @@ def build_diffusion(config: TrainConfig, image_size: int, channels: int,
             sampler_options=sampler_options(config),
             clip_grad_norm=config.clip_grad_norm,
             null_caption=null_caption,
+            loss_type=config.loss_type,
+            timestep_sampling=config.timestep_sampling,
         )
         # Under mixed_float16, compile wraps the optimiser in a LossScaleOptimizer.
         model.compile(optimizer=make_optimizer(config, config.lr_g), jit_compile=jit_compile(config))

@@ -8,7 +8,15 @@ from collections.abc import Sequence
 
 import keras
 
-from gans_keras.layers.diffusion import AttentionBlock, GroupNormSiLU, MaskedMean, ResidualBlock, SinusoidalEmbedding
+from gans_keras.layers.diffusion import (
+    UNET_INITIALIZERS,
+    AttentionBlock,
+    GroupNormSiLU,
+    MaskedMean,
+    ResidualBlock,
+    SinusoidalEmbedding,
+    SpatialPad,
+)
 from gans_keras.layers.text_encoder import TextEncoder, TokenMask, UnpackContext
 
 TEXT_CONDITIONINGS = ("cross", "pooled", "both")
@@ -28,13 +36,23 @@ def build_unet(
     context_dim: int | None = None,
     text_conditioning: str = "cross",
     cross_attention_first: bool = False,
+    learn_sigma: bool = False,
+    activation: str = "silu",
+    initializer: str = "glorot",
+    padding: str = "reflect",
     name: str = "unet",
 ) -> keras.Model:
     """[x_t (B, S, S, C), t (B,) int32, (labels (B,) int32), (context (B, L, context_dim), context_mask (B, L))]
-    -> (B, S, S, C).
+    -> (B, S, S, C), or (B, S, S, 2C) with `learn_sigma`.
 
-    Level i works at S / 2^i with `width * channel_mults[i]` channels, so S must be divisible
-    by 2^(levels - 1): 28 with three levels (28, 14, 7), 32 or 64 with up to four.
+    Level i works at S' / 2^i with `width * channel_mults[i]` channels, S' the image size
+    rounded up to a multiple of 2^(levels - 1): the input is padded to S' (`padding`: reflect or
+    zero, split evenly between the sides) and the output cropped back to S, so any size works
+    (28 needs no padding with three levels: 28, 14, 7; with four it is padded to 32).
+    `learn_sigma`: twice the channels out, the prediction and then the variance interpolation v
+    of Improved DDPM (`gans_keras.likelihood`). `activation` (silu, gelu, relu, mish) is every
+    block's; `initializer` (glorot, he, orthogonal) initialises every kernel that does not start
+    at zero.
     `attention_resolution`: self-attention on feature maps of this size and smaller (0: none).
     `num_classes`: a label embedding is added to the time embedding; label `num_classes` is the
     "no label" of classifier-free guidance. `context_dim`: the network takes a context sequence
@@ -46,18 +64,24 @@ def build_unet(
     if text_conditioning not in TEXT_CONDITIONINGS:
         raise ValueError(f"text_conditioning must be one of {', '.join(TEXT_CONDITIONINGS)}, got {text_conditioning!r}")
     levels = len(channel_mults)
-    if levels < 1 or image_size % 2 ** (levels - 1):
-        raise ValueError(
-            f"image size {image_size} is not divisible by 2^{levels - 1}, as {levels} UNet levels need: "
-            "change channel_mults or --image-size"
-        )
+    if levels < 1:
+        raise ValueError("a UNet needs at least one level (channel_mults)")
+    if initializer not in UNET_INITIALIZERS:
+        raise ValueError(f"initializer must be one of {', '.join(UNET_INITIALIZERS)}, got {initializer!r}")
+    init = UNET_INITIALIZERS[initializer]
+    multiple = 2 ** (levels - 1)
+    pad = -image_size % multiple
+    if padding == "reflect" and pad and image_size <= pad // 2 + pad % 2:
+        raise ValueError(f"image size {image_size} is too small to reflect-pad to {image_size + pad} "
+                         f"({levels} UNet levels): use padding zero or fewer levels")
+    inner_size = image_size + pad
     x_t = keras.Input((image_size, image_size, channels), name="x_t")
     t = keras.Input((), dtype="int32", name="t")
     inputs = [x_t, t]
     embed_dim = 4 * width
     emb = SinusoidalEmbedding(width, name="time_embedding")(t)
-    emb = keras.layers.Dense(embed_dim, activation="silu", name="time_mlp_1")(emb)
-    emb = keras.layers.Dense(embed_dim, name="time_mlp_2")(emb)
+    emb = keras.layers.Dense(embed_dim, activation=activation, kernel_initializer=init, name="time_mlp_1")(emb)
+    emb = keras.layers.Dense(embed_dim, kernel_initializer=init, name="time_mlp_2")(emb)
     if num_classes is not None:
         labels = keras.Input((), dtype="int32", name="labels")
         inputs.append(labels)
@@ -73,7 +97,7 @@ def build_unet(
             text_embedding = keras.layers.Dense(embed_dim, name="text_proj")(pooled)
             emb = keras.layers.Add(name="time_plus_text")([emb, text_embedding])
         if text_conditioning in ("cross", "both"):
-            smallest = image_size // 2 ** (levels - 1)
+            smallest = inner_size // multiple
             if not 0 < smallest <= attention_resolution:
                 raise ValueError(f"text_conditioning {text_conditioning!r} cross-attends in the attention blocks, "
                                  f"but attention_resolution {attention_resolution} gives none (the smallest feature "
@@ -83,36 +107,52 @@ def build_unet(
     def attend(h):
         return AttentionBlock(heads, groups, cross_first=cross_attention_first)(h if cross is None else [h, *cross])
 
-    h = keras.layers.Conv2D(width, 3, padding="same", name="stem")(x_t)
+    def residual(h, channels):
+        return ResidualBlock(channels, dropout, groups, activation, init)([h, emb])
+
+    h = x_t if not pad else SpatialPad(pad // 2, pad - pad // 2, padding, name="pad")(x_t)
+    h = keras.layers.Conv2D(width, 3, padding="same", kernel_initializer=init, name="stem")(h)
     skips = [h]
     for level, mult in enumerate(channel_mults):
-        size = image_size // 2**level
+        size = inner_size // 2**level
         for _ in range(res_blocks):
-            h = ResidualBlock(width * mult, dropout, groups)([h, emb])
+            h = residual(h, width * mult)
             if size <= attention_resolution:
                 h = attend(h)
             skips.append(h)
         if level < levels - 1:
-            h = keras.layers.Conv2D(width * mult, 3, strides=2, padding="same", name=f"down_{level}")(h)
+            h = keras.layers.Conv2D(width * mult, 3, strides=2, padding="same", kernel_initializer=init,
+                                    name=f"down_{level}")(h)
             skips.append(h)
-    h = ResidualBlock(width * channel_mults[-1], dropout, groups)([h, emb])
-    if image_size // 2 ** (levels - 1) <= attention_resolution:
+    h = residual(h, width * channel_mults[-1])
+    if inner_size // multiple <= attention_resolution:
         h = attend(h)
-    h = ResidualBlock(width * channel_mults[-1], dropout, groups)([h, emb])
+    h = residual(h, width * channel_mults[-1])
     for level in reversed(range(levels)):
-        size = image_size // 2**level
+        size = inner_size // 2**level
         for _ in range(res_blocks + 1):
             h = keras.layers.Concatenate()([h, skips.pop()])
-            h = ResidualBlock(width * channel_mults[level], dropout, groups)([h, emb])
+            h = residual(h, width * channel_mults[level])
             if size <= attention_resolution:
                 h = attend(h)
         if level > 0:
             h = keras.layers.UpSampling2D(2, name=f"up_{level}")(h)
-            h = keras.layers.Conv2D(width * channel_mults[level], 3, padding="same", name=f"up_conv_{level}")(h)
-    h = GroupNormSiLU(min(groups, width), name="out_norm")(h)
-    # Zero-initialised: the untrained network predicts 0; float32 output under mixed precision.
-    out = keras.layers.Conv2D(channels, 3, padding="same", kernel_initializer="zeros", dtype="float32", name="out")(h)
+            h = keras.layers.Conv2D(width * channel_mults[level], 3, padding="same", kernel_initializer=init,
+                                    name=f"up_conv_{level}")(h)
+    h = GroupNormSiLU(min(groups, width), activation, name="out_norm")(h)
+    # Zero-initialised: the untrained network predicts 0 (and v = 0, the variance beta~); float32
+    # output under mixed precision.
+    out = keras.layers.Conv2D(channels * (2 if learn_sigma else 1), 3, padding="same", kernel_initializer="zeros",
+                              dtype="float32", name="out")(h)
+    if pad:
+        out = keras.layers.Cropping2D(((pad // 2, pad - pad // 2),) * 2, name="crop")(out)
     return keras.Model(inputs, out, name=name)
+
+
+def learns_variance(network: keras.Model) -> bool:
+    """Whether a denoiser outputs the variance interpolation v beside its prediction (twice the
+    image's channels: `build_unet(learn_sigma=True)`)."""
+    return network.outputs[0].shape[-1] == 2 * network.inputs[0].shape[-1]
 
 
 def build_text_unet(

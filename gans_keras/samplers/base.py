@@ -16,11 +16,13 @@ from gans_keras.samplers.timesteps import sampling_timesteps
 
 class Sampler:
     """Base class. Subclasses set `stochastic` (whether `step` takes fresh noise), `history`
-    (how many earlier x_0 predictions a multistep method reads) and implement `prepare` and
-    `step`. Settings beyond the shared ones (DDIM's eta) are constructor arguments."""
+    (how many earlier x_0 predictions a multistep method reads), `takes_variance` (whether `step`
+    uses a learned variance, keyword `variance_frac`) and implement `prepare` and `step`.
+    Settings beyond the shared ones (DDIM's eta) are constructor arguments."""
 
     stochastic = False
     history = 0
+    takes_variance = False
 
     def __init__(self, alpha_bars: np.ndarray):
         self.alpha_bars = np.asarray(alpha_bars, np.float64)

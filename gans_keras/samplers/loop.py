@@ -16,6 +16,7 @@ from keras import ops
 
 from gans_keras.choices import check_choice
 from gans_keras.config import CHOICES
+from gans_keras.networks.unet import learns_variance
 from gans_keras.samplers import SAMPLERS
 from gans_keras.samplers.ddim import DDIM
 from gans_keras.schedules import NoiseSchedule
@@ -63,6 +64,8 @@ class DiffusionSampler:
     (strings -> that array) lets it take prompts (`encode`). Guidance applies
     only at steps whose noise level sigma_t = sqrt((1 - abar_t) / abar_t) lies in
     (guidance_sigma_min, guidance_sigma_max]; (0, inf], the default, is every step.
+    A network that learns its variance (Improved DDPM: `networks.unet.learns_variance`) gives
+    the samplers that use one (`takes_variance`: ddpm) its v, the conditional one under guidance.
 
     Behaves like a GAN generator for the package (`sample`, grids, evaluation): call it on
     noise (or [noise, labels]) and get images in [-1, 1].
@@ -83,6 +86,7 @@ class DiffusionSampler:
         self.num_classes = num_classes
         self.null_caption = None if null_caption is None else np.asarray(null_caption)
         self.tokenizer = tokenizer
+        self.learned_variance = learns_variance(network)
         self.configure(sampler=sampler, steps=steps, eta=eta, clip_x0=clip_x0, guidance=guidance, spacing=spacing,
                        guidance_sigma_min=guidance_sigma_min, guidance_sigma_max=guidance_sigma_max)
         self.seed = seed
@@ -169,6 +173,11 @@ class DiffusionSampler:
 
     def predict_eps(self, x, t: int, labels=None):
         """The (guided) noise prediction at timestep t, a float32 tensor like x."""
+        return self.denoise(x, t, labels)[0]
+
+    def denoise(self, x, t: int, labels=None):
+        """(the (guided) noise prediction at timestep t, a float32 tensor like x; the network's
+        variance interpolation v like x, or None when it does not learn its variance)."""
         x = ops.convert_to_tensor(x, "float32")
         batch = x.shape[0]
         t_vector = ops.full((batch,), t, "int32")
@@ -182,12 +191,16 @@ class DiffusionSampler:
         else:
             inputs = [x, t_vector, ops.convert_to_tensor(labels, self.condition_dtype)]
         output = ops.cast(self.network_call(inputs), "float32")
+        variance_frac = None
+        if self.learned_variance:
+            channels = x.shape[-1]
+            output, variance_frac = output[..., :channels], output[:batch, ..., channels:]
         if guided:
             output = (1 + self.guidance) * output[:batch] - self.guidance * output[batch:]
         if self.prediction == "v":  # eps = sqrt(abar) v + sqrt(1 - abar) x_t
             alpha_bar = float(self.schedule.alpha_bars[t])
             output = math.sqrt(alpha_bar) * output + math.sqrt(1 - alpha_bar) * x
-        return output
+        return output, variance_frac
 
     def generate(self, noise: np.ndarray, labels: np.ndarray | None = None, seed=None,
                  on_step: Callable[[float], None] | None = None) -> np.ndarray:
@@ -207,7 +220,7 @@ class DiffusionSampler:
         method, stats, earlier_x0 = self.method, [], ()
         for i, t in enumerate(method.timesteps):
             abar = float(self.schedule.alpha_bars[t])
-            eps = self.predict_eps(x, int(t), labels)
+            eps, variance_frac = self.denoise(x, int(t), labels)
             x0 = (x - math.sqrt(1 - abar) * eps) / math.sqrt(abar)
             stats.append(ops.stack([ops.min(x), ops.max(x), ops.std(x), ops.min(x0), ops.max(x0), ops.std(x0)]))
             if self.clip_x0:
@@ -216,7 +229,8 @@ class DiffusionSampler:
             step_noise = None
             if method.stochastic:
                 step_noise = ops.convert_to_tensor(rng.standard_normal(shape).astype(np.float32))
-            x = method.step(i, x, x0, eps, step_noise, earlier_x0)
+            learned = {"variance_frac": variance_frac} if method.takes_variance and variance_frac is not None else {}
+            x = method.step(i, x, x0, eps, step_noise, earlier_x0, **learned)
             earlier_x0 = (*earlier_x0, x0)[-method.history:] if method.history else ()
             if on_step is not None:
                 on_step((i + 1) / len(method.timesteps))

@@ -24,6 +24,9 @@ CASES = {
                   **{**EVERY_GAN_OPTION, "spectral_norm": False}),
     "diffusion": dict(model="diffusion", num_classes=10, unet_width=8, unet_mults="1,2", batch_size=4, dropout=0.3,
                       min_snr_gamma=5.0),
+    "improved_ddpm": dict(model="diffusion", num_classes=10, unet_width=8, unet_mults="1,2", batch_size=4,
+                          learn_sigma=True, loss_type="hybrid", timestep_sampling="importance", unet_activation="mish",
+                          unet_init="orthogonal"),
 }
 STEPS = 3
 

@@ -24,9 +24,61 @@ def test_attention_only_at_low_resolutions():
     assert not [layer for layer in none.layers if isinstance(layer, AttentionBlock)]
 
 
-def test_image_size_must_fit_the_levels():
-    with pytest.raises(ValueError, match="not divisible"):
-        build_unet(28, 1, channel_mults=(1, 2, 2, 2))
+@pytest.mark.parametrize("size", [27, 28, 30])
+@pytest.mark.parametrize("padding", ["reflect", "zero"])
+def test_sizes_the_levels_do_not_divide_are_padded_and_cropped_back(size, padding):
+    from gans_keras.layers.diffusion import SpatialPad
+
+    pad = -size % 4  # three levels: multiples of 4
+    x = tf.random.normal((2, size, size, 1))
+    padded = SpatialPad(pad // 2, pad - pad // 2, padding)(x)
+    assert padded.shape[1:3] == (size + pad, size + pad)
+    cropped = keras.layers.Cropping2D(((pad // 2, pad - pad // 2),) * 2)(padded)
+    np.testing.assert_array_equal(cropped.numpy(), x.numpy())  # the round trip
+    if pad // 2 and padding == "reflect":  # the row above the image mirrors its second row
+        np.testing.assert_array_equal(padded[:, pad // 2 - 1, pad // 2:pad // 2 + size].numpy(), x[:, 1].numpy())
+    unet = build_unet(size, 1, width=8, channel_mults=(1, 2, 2), res_blocks=1, padding=padding, learn_sigma=True)
+    for weight in unet.weights:
+        weight.assign(tf.random.normal(weight.shape, stddev=0.1))
+    y = unet([x, tf.constant([3, 4])])
+    assert y.shape == (2, size, size, 2)  # the prediction and v
+    assert ("pad" in {layer.name for layer in unet.layers}) == bool(pad)
+
+
+def test_reflect_padding_refuses_a_size_smaller_than_its_padding():
+    with pytest.raises(ValueError, match="too small to reflect-pad"):
+        build_unet(3, 1, width=8, channel_mults=(1, 1, 1, 1), res_blocks=1)
+    assert build_unet(3, 1, width=8, channel_mults=(1, 1, 1, 1), res_blocks=1, padding="zero").output.shape[1] == 3
+
+
+@pytest.mark.parametrize("activation, initializer", [("gelu", "he"), ("mish", "orthogonal"), ("relu", "glorot")])
+def test_activation_and_initializer_options_reach_the_blocks_and_reload(activation, initializer, tmp_path):
+    from gans_keras.layers.diffusion import GroupNormSiLU, ResidualBlock
+
+    unet = build_unet(8, 1, width=8, channel_mults=(1, 2), res_blocks=1, activation=activation,
+                      initializer=initializer)
+    blocks = [layer for layer in unet.layers if isinstance(layer, ResidualBlock)]
+    assert {block.norm1.activation for block in blocks} == {activation}
+    assert unet.get_layer("out_norm").activation == activation
+    norm = GroupNormSiLU(1, activation)
+    x = tf.random.normal((1, 2, 2, 4))
+    normalized = keras.layers.GroupNormalization(1)(x)
+    np.testing.assert_allclose(norm(x).numpy(), keras.activations.get(activation)(normalized).numpy(), atol=1e-5)
+    stem = unet.get_layer("stem").kernel.numpy().reshape(-1, 8)
+    if initializer == "orthogonal":  # 9 inputs (3x3x1) by 8 outputs: orthonormal columns
+        np.testing.assert_allclose(stem.T @ stem, np.eye(8), atol=1e-5)
+    if initializer == "he":  # std sqrt(2 / fan_in), fan_in 9 (truncated normal)
+        assert 0.25 < stem.std() < 0.6
+    t = tf.constant([5])
+    path = tmp_path / "unet.keras"
+    for weight in unet.weights:
+        weight.assign(tf.random.normal(weight.shape, stddev=0.1))
+    unet.save(path)
+    loaded = keras.saving.load_model(path)
+    x = tf.random.normal((1, 8, 8, 1))
+    np.testing.assert_allclose(loaded([x, t]).numpy(), unet([x, t]).numpy(), atol=1e-5)
+    with pytest.raises(ValueError, match="initializer must be one of"):
+        build_unet(8, 1, channel_mults=(1, 2), initializer="lecun")
 
 
 def test_class_and_context_conditioning_change_the_output(tmp_path):
