@@ -21,6 +21,12 @@ A text-to-image run (text_diffusion on fashion_mnist_captions) samples image i f
 scored against Fashion-MNIST's test images, and adds each sampler's prompt adherence (the
 prompted class by the shipped classifier, brightness and width by measurement).
 
+--nll N adds a diffusion run's negative log-likelihood bound on the first N test images, in
+bits/dim (`python -m gans_keras.evaluate --nll`), as Improved DDPM compares models:
+
+    python benchmarks/gan_budget.py --config benchmarks/configs/diffusion_fashion_mnist_15min.json \
+        --set learn_sigma=true --set 'loss_type="hybrid"' --name iddpm_hybrid --samplers ddpm:50 --nll 100
+
 Writes benchmarks/results/<name>.json and copies the final sample grid to
 markdown_img/<name>.png. (Until the metrics existed this script was benchmarks/wgan_demo.py,
 which wrote results/wgan_demo_<name>.json without scores.)
@@ -43,8 +49,10 @@ from sampler_specs import code_version, command_line, machine, parse_samplers, p
 from gans_keras.captions import BUILTIN as BUILTIN_CAPTIONS  # noqa: E402
 from gans_keras.captions import adherence, evaluation_prompts  # noqa: E402
 from gans_keras.config import check_applicable, make_config, read_overrides  # noqa: E402
+from gans_keras.data import load_arrays  # noqa: E402
 from gans_keras.evaluation import evaluate_images  # noqa: E402
 from gans_keras.io import write_json  # noqa: E402
+from gans_keras.likelihood import sampler_nll  # noqa: E402
 from gans_keras.presets import get_preset  # noqa: E402
 from gans_keras.sampling import load_generator, sample, write_samples  # noqa: E402
 from gans_keras.training import train  # noqa: E402
@@ -95,6 +103,8 @@ def main() -> int:
                         help="copy this finished run (its config.json replaces --config) and train the copy further")
     parser.add_argument("--samplers", type=parse_samplers, metavar="SAMPLER:STEPS[:IMAGES][:KEY=VALUE...],...",
                         help="diffusion runs: score each sampler (IMAGES: fewer than --num-samples, for slow ones)")
+    parser.add_argument("--nll", type=int, default=0, metavar="N",
+                        help="diffusion runs: the likelihood bound on the first N test images, bits/dim (0: none)")
     args = parser.parse_args()
 
     base = args.continue_from / "config.json" if args.continue_from else args.config
@@ -125,6 +135,11 @@ def main() -> int:
         images = sample(generator, args.num_samples, seed=config.seed, prompts=prompts)
         scores = with_scores({}, images, config, prompted)[BACKBONE]
     samples_path, _ = write_samples(images, out / "samples.npz", prompts=prompts)
+    nll = {}
+    if args.nll:
+        test_images, test_labels = load_arrays(config.dataset, "test")
+        labels = test_labels[:args.nll] if config.num_classes is not None else None
+        nll = {"nll": {"split": "test", **sampler_nll(generator, test_images[:args.nll], labels, seed=config.seed)}}
 
     grid = ROOT / "markdown_img" / f"{args.name}.png"
     shutil.copyfile(out / summary["sample_grid"], grid)
@@ -136,6 +151,7 @@ def main() -> int:
         "samples": {"npz": str(samples_path), "count": len(images), "grid_in_repo": str(grid.relative_to(ROOT))},
         BACKBONE: scores,
         **({"samplers": samplers} if samplers else {}),
+        **nll,
     }
     results = ROOT / "benchmarks" / "results" / f"{args.name}.json"
     write_json(results, result)

@@ -10,6 +10,7 @@ README's numbers are the files' numbers.
     python benchmarks/tables.py throughput_cpu    # a benchmarks/throughput.py results file
     python benchmarks/tables.py text              # text-to-image runs, each sampler with its prompt adherence
     python benchmarks/tables.py t2i               # the text-to-image variants at equal steps
+    python benchmarks/tables.py iddpm             # Improved DDPM against L_simple: samplers and bits/dim
 """
 
 from __future__ import annotations
@@ -106,6 +107,24 @@ def prompted_table(pattern: str) -> str:
     return "\n".join(lines)
 
 
+# Tables of diffusion runs, a row per run and sampler, with the test set's bits/dim (gan_budget.py --nll).
+LIKELIHOOD_GROUPS = {"iddpm": "iddpm_"}
+
+
+def likelihood_table(pattern: str) -> str:
+    lines = ["| run | steps | real img/s | sampler | images | seconds / 1000 images | classifier FID | IS | KID | "
+             "precision | recall | NLL bits/dim (test images) |", "|" + "---|" * 12]
+    for path in sorted(RESULTS.glob(pattern)):
+        record = json.loads(path.read_text())
+        nll = record.get("nll")
+        bound = "" if nll is None else f"{nll['bits_per_dim']:.3f} ± {nll['standard_error']:.3f} ({nll['images']})"
+        for key, row in record["samplers"].items():
+            lines.append(f"| {path.stem} | {record['steps']:,} | {record['images_per_second']} | {key} | "
+                         f"{row[BACKBONE]['num_samples']:,} | {row['seconds_per_1000_images']} | "
+                         + " | ".join(score_cells(row[BACKBONE])) + f" | {bound} |")
+    return "\n".join(lines)
+
+
 def _kind(name: str) -> str | None:
     """The benchmark that wrote results/<name>.json, None without one."""
     path = RESULTS / f"{name}.json"
@@ -115,6 +134,8 @@ def _kind(name: str) -> str | None:
 def main(which: str) -> int:
     if which in PROMPTED_GROUPS:
         print(prompted_table(f"{PROMPTED_GROUPS[which]}*.json"))
+    elif which in LIKELIHOOD_GROUPS:
+        print(likelihood_table(f"{LIKELIHOOD_GROUPS[which]}*.json"))
     elif which in RUN_GROUPS:
         print(runs_table(f"{RUN_GROUPS[which]}*.json", "train_minutes_this_session"))
     elif which.startswith("throughput") or _kind(which) == "throughput":
@@ -126,7 +147,7 @@ def main(which: str) -> int:
     elif which.endswith("min"):
         print(runs_table(f"*_{which}.json", "minutes_total"))
     else:
-        print("choose one of: 15min, 25min, 60min, ablation, tricks, sngan_steps, text, t2i, diffusion_15min, "
+        print("choose one of: 15min, 25min, 60min, ablation, tricks, sngan_steps, text, t2i, iddpm, diffusion_15min, "
               "diffusion_60min, diffusion_60min_guidance, compare_15min, compare_60min", file=sys.stderr)
         return 2
     return 0
