@@ -32,8 +32,8 @@ def table_names() -> list[str]:
     sampler_sweeps = sorted(name for name, kind in benchmark.items() if kind == "diffusion_samplers")
     throughputs = sorted(name for name, kind in benchmark.items() if kind == "throughput")
     tables = load_tables_module()
-    groups = [group for group, prefix in {**tables.RUN_GROUPS, **tables.PROMPTED_GROUPS, **tables.LIKELIHOOD_GROUPS}.items()
-              if any(RESULTS.glob(f"{prefix}*.json"))]
+    prefixes = {**tables.RUN_GROUPS, **tables.PROMPTED_GROUPS, **tables.LIKELIHOOD_GROUPS}
+    groups = [group for group, prefix in prefixes.items() if any(RESULTS.glob(f"{prefix}*.json"))]
     return [*budgets, *groups, *diffusion_runs, *compared, *sampler_sweeps, *throughputs]
 
 
