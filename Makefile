@@ -35,7 +35,7 @@ demo: setup
 
 # The tf.distribute tests start fresh processes (2-3 minutes): CI runs them after `make test`.
 test: setup
-	$(PY) -m pytest -q -n $(TEST_WORKERS) --dist worksteal -m "not distributed"
+	$(PY) -m pytest -q -n $(TEST_WORKERS) --dist worksteal -m "not distributed" --durations=15
 
 test-distributed: setup
 	$(PY) -m pytest -q -n $(TEST_WORKERS) -m distributed
