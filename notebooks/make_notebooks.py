@@ -444,6 +444,34 @@ for kind, run in (("linear", out), ("cosine", cosine_out)):
 All metrics of the linear-schedule model (DDIM, EVAL_IMAGES images). `Conclusion.ipynb`
 compares it with the GANs after the same training budget, from `benchmarks/`."""),
         new_code_cell('print(format_table(scores["linear"]))'),
+        new_markdown_cell("""\
+## Learned variances (Improved DDPM)
+
+Nichol & Dhariwal (2021) let the UNet also output v, which sets each reverse step's variance
+between beta~_t and beta_t, trained by L_hybrid = L_simple + 0.001 L_vlb (`--learn-sigma
+--loss-type hybrid`). Their claim: a fixed variance is right for 1000 steps but not for a
+respaced chain of a few dozen, where the learned one keeps the quality. Both models below
+trained for the same steps on the same machine (`benchmarks/README.md`, "Improved DDPM", has the
+commands); each row is one sampler on the same images' count, with the test images' likelihood
+bound in bits/dim (`python -m gans_keras.evaluate --nll`)."""),
+        new_code_cell("""\
+import json
+import sys
+
+from IPython.display import Markdown
+
+sys.path.insert(0, "../benchmarks")
+from tables import RESULTS, likelihood_table  # the reader of benchmarks/README.md's tables
+
+display(Markdown(likelihood_table("iddpm_*.json")))
+figure, axis = plt.subplots(figsize=(6, 3.5))
+for path in sorted(RESULTS.glob("iddpm_*.json")):
+    samplers = json.loads(path.read_text())["samplers"]
+    ancestral = sorted((int(key.split("-")[1]), row["classifier:fashion_mnist"]["fid"])
+                       for key, row in samplers.items() if key.startswith("ddpm-") and key.count("-") == 1)
+    axis.plot(*zip(*ancestral, strict=True), marker="o", label=path.stem)
+axis.set(xscale="log", xlabel="respaced ancestral (DDPM) steps", ylabel="classifier FID")
+axis.legend();"""),
     ]
     return new_notebook(cells=cells, metadata={"kernelspec": {"name": "python3", "display_name": "Python 3"}})
 

@@ -151,8 +151,10 @@ def build_unet(
 
 def learns_variance(network: keras.Model) -> bool:
     """Whether a denoiser outputs the variance interpolation v beside its prediction (twice the
-    image's channels: `build_unet(learn_sigma=True)`)."""
-    return network.outputs[0].shape[-1] == 2 * network.inputs[0].shape[-1]
+    image's channels: `build_unet(learn_sigma=True)`). A subclassed denoiser without functional
+    outputs predicts only."""
+    outputs = getattr(network, "outputs", None)
+    return bool(outputs) and outputs[0].shape[-1] == 2 * network.inputs[0].shape[-1]
 
 
 def build_text_unet(
