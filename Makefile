@@ -9,7 +9,7 @@ DEMO_RUN ?= runs/demo-$(shell date +%Y%m%d-%H%M%S)
 FASHION_MNIST_DIR := /usr/share/datasets/fashion-mnist
 SUDO := $(shell [ "$$(id -u)" != 0 ] && command -v sudo >/dev/null && echo sudo)
 
-.PHONY: setup data demo test test-distributed lint
+.PHONY: setup data demo test test-slow test-distributed lint
 
 setup: $(VENV)/.installed data
 
@@ -33,9 +33,13 @@ demo: setup
 	$(PY) -m gans_keras.sample --run $(DEMO_RUN) --num 10000 --out $(DEMO_RUN)/samples.npz
 	$(PY) -m gans_keras.evaluate --samples $(DEMO_RUN)/samples.npz --num 10000
 
-# The tf.distribute tests start fresh processes (2-3 minutes): CI runs them after `make test`.
+# The tf.distribute tests start fresh processes (2-3 minutes) and the XLA equivalence tests train
+# every model twice (about 4 minutes): CI runs both after `make test`.
 test: setup
-	$(PY) -m pytest -q -n $(TEST_WORKERS) --dist worksteal -m "not distributed" --durations=15
+	$(PY) -m pytest -q -n $(TEST_WORKERS) --dist worksteal -m "not distributed and not slow" --durations=15
+
+test-slow: setup
+	$(PY) -m pytest -q -n $(TEST_WORKERS) --dist worksteal -m slow --durations=5
 
 test-distributed: setup
 	$(PY) -m pytest -q -n $(TEST_WORKERS) -m distributed

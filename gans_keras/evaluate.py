@@ -1,7 +1,9 @@
 """Evaluate a run or a samples file: `python -m gans_keras.evaluate --run runs/NAME`.
 
 Computes FID, Inception Score, KID and precision/recall/density/coverage of generated images
-against a dataset split (default: the run's dataset, test split), with one feature backbone.
+against a dataset split (default: the run's dataset, test split), with one feature backbone. A
+text-to-image run on fashion_mnist_captions is prompted with its held-out-template captions and
+also scored on following them (adherence: class, brightness, width).
 Writes metrics.json in the run directory (or beside the samples) and prints a table. With
 `--nll`, a diffusion run's negative log-likelihood bound on the split's images instead, in bits
 per dimension (Improved DDPM's measure: T network calls per image).
@@ -16,12 +18,14 @@ from pathlib import Path
 
 import numpy as np
 
+from gans_keras.captions import BUILTIN as BUILTIN_CAPTIONS
+from gans_keras.captions import adherence, evaluation_prompts
 from gans_keras.cli import HelpFormatter
 from gans_keras.evaluation import evaluate_images, format_table
 from gans_keras.io import write_json
 from gans_keras.metrics.extractors import BACKBONES, INCEPTION_GRAPH_ENV, INCEPTION_GRAPH_FILE
 from gans_keras.sample import DIFFUSION_FLAGS, add_diffusion_flags, load_configured_generator
-from gans_keras.sampling import sample
+from gans_keras.sampling import sample, takes_prompts
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -54,11 +58,16 @@ def main(argv: list[str] | None = None) -> int:
             raise ValueError("the diffusion sampler flags apply to --run, not to --samples")
         if args.nll:
             return nll_main(args)
+        prompted = None
         if args.run:
             config_path = args.run / "config.json"
             run_dataset = json.loads(config_path.read_text())["dataset"] if config_path.exists() else "fashion_mnist"
             dataset = args.dataset or run_dataset
-            images = sample(load_configured_generator(args), args.num, seed=args.seed)
+            generator = load_configured_generator(args)
+            if takes_prompts(generator):
+                prompted = text_run_prompts(run_dataset, args.num, args.seed)
+                dataset = args.dataset or "fashion_mnist"
+            images = sample(generator, args.num, seed=args.seed, prompts=None if prompted is None else prompted[0])
             out = args.out or args.run / "metrics.json"
         else:
             if not args.samples.is_file():
@@ -70,6 +79,8 @@ def main(argv: list[str] | None = None) -> int:
             dataset = args.dataset or "fashion_mnist"
             out = args.out or args.samples.with_name("metrics.json")
         metrics = evaluate_images(images, dataset, args.split, args.backbone, args.num, args.inception_graph)
+        if prompted is not None:
+            metrics["adherence"] = adherence(images, *prompted[1:])
     except (ValueError, FileNotFoundError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
@@ -78,6 +89,15 @@ def main(argv: list[str] | None = None) -> int:
     print(format_table(metrics))
     print(f"wrote {out}")
     return 0
+
+
+def text_run_prompts(dataset: str, num: int, seed: int) -> tuple[list[str], np.ndarray, np.ndarray]:
+    """A text run's evaluation prompts: fashion_mnist_captions' held-out templates, whose
+    adherence can be measured on the samples."""
+    if dataset != BUILTIN_CAPTIONS:
+        raise ValueError(f"evaluate prompts a text model with {BUILTIN_CAPTIONS}' held-out captions; for {dataset}, "
+                         "sample it with `gans_keras.sample --prompts FILE` and evaluate --samples")
+    return evaluation_prompts(num, seed)
 
 
 def nll_main(args: argparse.Namespace) -> int:

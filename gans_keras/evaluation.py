@@ -111,6 +111,11 @@ def evaluate_images(
 
 
 def format_table(metrics: dict) -> str:
-    rows = [(key, f"{value:.4f}" if isinstance(value, float) else str(value)) for key, value in metrics.items()]
+    """One line a metric; a nested group (a text run's adherence) one line a member."""
+    flat = {}
+    for key, value in metrics.items():
+        flat.update({f"{key}.{name}": member for name, member in value.items()} if isinstance(value, dict)
+                    else {key: value})
+    rows = [(key, f"{value:.4f}" if isinstance(value, float) else str(value)) for key, value in flat.items()]
     width = max(len(key) for key, _ in rows)
     return "\n".join(f"{key:<{width}}  {value}" for key, value in rows)

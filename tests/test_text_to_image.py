@@ -245,3 +245,14 @@ def test_pretrained_encoder_settings_are_checked():
         make_config({"model": "text_diffusion", "text_encoder": "keras_hub:distil_bert_base_en", "text_dim": 32})
     with pytest.raises(ValueError, match="text_encoder must be learned or keras_hub:PRESET_OR_DIR"):
         make_config({"model": "text_diffusion", "text_encoder": "bert"})
+
+
+def test_evaluate_prompts_a_text_run_with_held_out_captions_and_scores_adherence(text_run, capsys):
+    from gans_keras.evaluate import main as evaluate_main
+
+    assert evaluate_main(["--run", str(text_run), "--num", "50", "--sampling-steps", "2"]) == 0
+    metrics = json.loads((text_run / "metrics.json").read_text())["classifier:fashion_mnist"]
+    assert metrics["num_samples"] == 50
+    assert set(metrics["adherence"]) == {"class_adherence", "brightness_adherence", "width_adherence",
+                                         "attribute_adherence"}
+    assert all(0.0 <= value <= 1.0 for value in metrics["adherence"].values())

@@ -44,6 +44,7 @@ def _train(overrides: dict, jit_compile: str):
     return {name: values[-1] for name, values in history.history.items()}, [w.numpy() for w in model.weights]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("case", sorted(CASES))
 def test_xla_trains_every_option_to_the_same_numbers(case):
     logs_off, weights_off = _train(CASES[case], "off")
