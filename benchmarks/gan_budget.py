@@ -138,7 +138,7 @@ def main() -> int:
     nll = {}
     if args.nll:
         test_images, test_labels = load_arrays(config.dataset, "test")
-        labels = test_labels[:args.nll] if config.num_classes is not None else None
+        labels = test_labels[:args.nll] if generator.num_classes is not None else None  # the preset's classes
         nll = {"nll": {"split": "test", **sampler_nll(generator, test_images[:args.nll], labels, seed=config.seed)}}
 
     grid = ROOT / "markdown_img" / f"{args.name}.png"

@@ -118,8 +118,10 @@ def likelihood_table(pattern: str) -> str:
         record = json.loads(path.read_text())
         nll = record.get("nll")
         bound = "" if nll is None else f"{nll['bits_per_dim']:.3f} ± {nll['standard_error']:.3f} ({nll['images']})"
+        # A diffusion_samplers.py file scores a run that gan_budget.py trained: its steps are that file's.
+        steps, speed = record.get("steps"), record.get("images_per_second", "")
         for key, row in record["samplers"].items():
-            lines.append(f"| {path.stem} | {record['steps']:,} | {record['images_per_second']} | {key} | "
+            lines.append(f"| {path.stem} | {'' if steps is None else f'{steps:,}'} | {speed} | {key} | "
                          f"{row[BACKBONE]['num_samples']:,} | {row['seconds_per_1000_images']} | "
                          + " | ".join(score_cells(row[BACKBONE])) + f" | {bound} |")
     return "\n".join(lines)
