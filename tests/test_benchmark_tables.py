@@ -29,10 +29,12 @@ def table_names() -> list[str]:
                             if kind == "gan_budget" and name.startswith("diffusion_"))
     compared = [name.replace("diffusion_", "compare_") for name in diffusion_runs
                 if re.fullmatch(r"diffusion_\d+min", name)]
-    sampler_sweeps = sorted(name for name, kind in benchmark.items() if kind == "diffusion_samplers")
     throughputs = sorted(name for name, kind in benchmark.items() if kind == "throughput")
     tables = load_tables_module()
     prefixes = {**tables.RUN_GROUPS, **tables.PROMPTED_GROUPS, **tables.LIKELIHOOD_GROUPS}
+    # A sampler sweep in a group is a row of its group's table.
+    sampler_sweeps = sorted(name for name, kind in benchmark.items() if kind == "diffusion_samplers"
+                            and not name.startswith(tuple(prefixes.values())))
     groups = [group for group, prefix in prefixes.items() if any(RESULTS.glob(f"{prefix}*.json"))]
     return [*budgets, *groups, *diffusion_runs, *compared, *sampler_sweeps, *throughputs]
 
