@@ -150,8 +150,7 @@ def sampler_nll(sampler, images: np.ndarray, labels: np.ndarray | None = None, b
 
     def predict(x_t, t, batch_labels):
         eps, variance_frac = unguided.denoise(x_t, t, batch_labels)
-        abar = float(schedule.alpha_bars[t])
-        return (x_t - math.sqrt(1 - abar) * eps) / math.sqrt(abar), variance_frac
+        return schedule.predicted_x0(x_t, ops.full((x_t.shape[0],), t, "int32"), eps, "eps"), variance_frac
 
     progbar = keras.utils.Progbar(len(images), verbose=1 if verbose else 0, unit_name="image")
     scaled = images.astype(np.float32) / 127.5 - 1.0
