@@ -70,9 +70,37 @@ DIFFUSION = Section("diffusion", "the diffusion model's UNet, noise schedule and
 TEXT = Section("text", "how a text-to-image model reads its captions")
 SAMPLING = Section("sampling", "how a diffusion model samples its grids, evaluations and gans_keras.sample")
 OPTIMISATION = Section("optimisation", "optimisers, length and seed of training")
+STARTS = Section("starting point", "where a GAN's weights start: fresh, another run's networks, or a run grown")
 DEVICES = Section("devices", "where the train step runs and how: precision, XLA, tf.distribute")
 OUTPUTS = Section("outputs", "what the run directory gets, and how often")
 EVALUATION = Section("evaluation", "FID and KID while training")
+
+
+# --g-input (gans_keras.networks.common.latent_to_map makes each).
+G_INPUTS = ("dense", "reshape", "conv")
+# --init-parts: the GAN's networks a warm start can copy.
+INIT_PARTS = ("generator", "discriminator", "ema")
+
+
+def parse_d_head(spec: str | None) -> tuple[int, ...]:
+    """--d-head "dense:512,256" -> (512, 256), the hidden Dense layers before the score; None -> ()."""
+    if spec is None:
+        return ()
+    units = spec[len("dense:"):].split(",") if spec.startswith("dense:") else []
+    if not units or not all(unit.strip().isdigit() and int(unit) > 0 for unit in units):
+        raise ValueError(f"d_head must be dense:UNITS[,UNITS...] with positive integers (e.g. dense:512,256), "
+                         f"got {spec!r}")
+    return tuple(int(unit) for unit in units)
+
+
+def parse_init_parts(spec: str) -> tuple[str, ...]:
+    """--init-parts "generator,ema" -> ("generator", "ema"); unknown or repeated names raise."""
+    parts = tuple(part.strip() for part in spec.split(","))
+    unknown = [part for part in parts if part not in INIT_PARTS]
+    if unknown or not parts or len(set(parts)) < len(parts):
+        raise ValueError(f"init_parts must name some of {', '.join(INIT_PARTS)}, each once, comma-separated; "
+                         f"got {spec!r}")
+    return parts
 
 
 # --jit-compile -> model.compile's jit_compile.
@@ -122,8 +150,19 @@ class TrainConfig:
                                            "W / sigma(W) as in Miyato et al. 2018)", applies_to=GANS)
     minibatch_std: bool = NETWORKS.setting(False, "minibatch standard-deviation channel before the "
                                            "discriminator's last convolution", applies_to=GANS)
-    init: str = NETWORKS.setting("glorot", "kernel initializer of both networks: glorot, normal (N(0, 0.02)) or "
-                                 "orthogonal", applies_to=GANS, choices=("glorot", "normal", "orthogonal"))
+    init: str = NETWORKS.setting("glorot", "kernel initializer of both networks: glorot, normal (N(0, --init-std)) "
+                                 "or orthogonal", applies_to=GANS, choices=("glorot", "normal", "orthogonal"))
+    init_std: float = NETWORKS.setting(0.02, "standard deviation of --init normal (Radford et al. 2015: 0.02; some "
+                                       "implementations use 0.01)", applies_to=GANS)
+    g_input: str = NETWORKS.setting("dense", "how the generator makes its first 4x4 map from the latent (joined to "
+                                    "a conditional model's label embedding): dense (a Dense layer), reshape (the "
+                                    "vector itself reshaped: its size must be a multiple of 16) or conv (a 4x4 "
+                                    "transposed convolution of the vector as a 1x1 map); dcgan and resnet",
+                                    applies_to=GANS, choices=G_INPUTS)
+    d_head: str | None = NETWORKS.setting(None, "hidden Dense layers (LeakyReLU) between the discriminator's "
+                                          "features and its score, for a global view: dense:UNITS[,UNITS...], e.g. "
+                                          "dense:512,256; dcgan and resnet", applies_to=GANS,
+                                          none_means="none (the score reads the features)", parse=_none_or_text)
     d_conditioning: str = NETWORKS.setting("projection", "how labels enter the discriminator: projection "
                                            "(Miyato & Koyama 2018) or an extra channel", applies_to=CONDITIONAL_GANS,
                                            choices=("projection", "channel"))
@@ -239,6 +278,20 @@ class TrainConfig:
                                                      "(checkpoint and exports written)", none_means="no time limit")
     seed: int = OPTIMISATION.setting(0, "seed of Python, NumPy, Keras, the data order and the fixed sample latents")
 
+    grow_from: str | None = STARTS.setting(None, "grow this GAN run (dcgan or resnet networks) to twice its image "
+                                           "size (Karras et al. 2018): both networks rebuilt with a new block at "
+                                           "each end, every other weight copied from the run's newest checkpoint, "
+                                           "the new blocks faded in over --fade-steps; the run's settings are "
+                                           "kept unless given", applies_to=GANS, none_means="no growing")
+    fade_steps: int = STARTS.setting(1000, "steps over which a grown run's new blocks fade in (alpha from 0 to 1); "
+                                     "--grow-from only", applies_to=GANS)
+    init_from: str | None = STARTS.setting(None, "warm start: copy the --init-parts networks' weights from this GAN "
+                                           "run's newest checkpoint (same architecture), then train with fresh "
+                                           "optimisers", applies_to=GANS, none_means="fresh weights")
+    init_parts: str = STARTS.setting("generator,discriminator", "the networks --init-from copies: any of "
+                                     "generator, discriminator, ema (the EMA generator), comma-separated; a "
+                                     "generator copied without ema also starts the run's EMA", applies_to=GANS)
+
     precision: str = DEVICES.setting("float32", "float32, mixed_float16 (with dynamic loss scaling) or "
                                      "mixed_bfloat16: layers compute in 16 bits; weights, the "
                                      "discriminator's score, losses and penalties stay float32",
@@ -314,6 +367,7 @@ class TrainConfig:
                              f"got {self.text_dim}")
         if self.text_vocabulary < 3:
             raise ValueError(f"text_vocabulary must be >= 3 (padding, unknown and a word), got {self.text_vocabulary}")
+        self._check_networks_and_starts()
         conflict = improved_ddpm_conflict(self.learn_sigma, self.loss_type, self.timestep_sampling)
         if conflict:
             raise ValueError(conflict)
@@ -330,6 +384,27 @@ class TrainConfig:
         # Python API (make_config, a config file) is silently dropped.
         changed = {name: value for name, value in self.to_dict().items() if value != DEFAULTS[name]}
         check_applicable(changed, self.model)
+
+    def _check_networks_and_starts(self):
+        if self.init_std <= 0:
+            raise ValueError(f"init_std must be > 0, got {self.init_std}")
+        if self.init_std != DEFAULTS["init_std"] and self.init != "normal":
+            raise ValueError(f"init_std is the std of --init normal; init is {self.init}")
+        parse_d_head(self.d_head)
+        if self.arch == "r3gan" and (self.g_input != "dense" or self.d_head is not None):
+            raise ValueError("the r3gan networks build their own input and head: g_input and d_head are for dcgan "
+                             "and resnet")
+        if self.fade_steps < 1:
+            raise ValueError(f"fade_steps must be >= 1, got {self.fade_steps}")
+        if self.grow_from is None and self.fade_steps != DEFAULTS["fade_steps"]:
+            raise ValueError("fade_steps is how fast a grown run's new blocks fade in: it needs grow_from")
+        if self.grow_from is not None and self.arch == "r3gan":
+            raise ValueError("grow_from grows the dcgan and resnet networks; r3gan does not grow")
+        if self.grow_from is not None and self.init_from is not None:
+            raise ValueError("grow_from already starts from a run's weights: leave out init_from")
+        parse_init_parts(self.init_parts)
+        if self.init_from is None and self.init_parts != DEFAULTS["init_parts"]:
+            raise ValueError("init_parts names what init_from copies: it needs init_from")
 
     def to_dict(self) -> dict:
         return dataclasses.asdict(self)

@@ -25,6 +25,7 @@ from gans_keras.config import (
 )
 from gans_keras.flags import flag_name, flag_options
 from gans_keras.training import WorkerLostError, train
+from gans_keras.warm_start import grown_config
 
 # Flags that may differ from the saved config when resuming a run.
 RESUMABLE_CHANGES = ("steps", "max_minutes", "strategy", "cpu_replicas")
@@ -56,7 +57,10 @@ def config_from_args(args: argparse.Namespace) -> tuple[TrainConfig, Path]:
     flags = {name: getattr(args, name) for name in FIELDS if getattr(args, name) is not None}
     file_overrides = read_overrides(args.config) if args.config else {}
     if not args.resume:
-        config = make_config(file_overrides, flags)
+        requested = {**file_overrides, **flags}
+        grow_from = requested.get("grow_from")
+        # A grown run keeps the settings of the run it grows (its networks must fit).
+        config = grown_config(grow_from, requested) if grow_from else make_config(file_overrides, flags)
         check_applicable({**file_overrides, **flags}, config.model)
         stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
         return config, args.out or Path("runs") / f"{config.model}-{config.dataset.replace(':', '_')}-{stamp}"

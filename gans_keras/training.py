@@ -31,6 +31,7 @@ from gans_keras.metrics.callback import EvaluationCallback, default_backbone
 from gans_keras.models.registry import get_model
 from gans_keras.presets import get_preset
 from gans_keras.text_encoders import caption_encoding
+from gans_keras.warm_start import start_from
 
 GRID_SIZE = 100  # samples in each grid: 10 x 10
 
@@ -135,6 +136,9 @@ def train(config: TrainConfig, out: str | Path, resume: bool = False, verbose: b
     with strategy.scope():
         model = get_model(config, height, channels, **({"caption_text": caption_text} if text else {}))
     start_step = load_checkpoint(model, checkpoints[-1]) if resume else 0
+    started_from = None if resume else start_from(model, config, height, channels)
+    if started_from and verbose and chief:
+        print(started_from)
     if chief:
         out.mkdir(parents=True, exist_ok=True)
         write_json(out / "config.json", config.to_dict())

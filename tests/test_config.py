@@ -72,7 +72,8 @@ def test_every_setting_declares_its_section_help_and_models():
     from gans_keras.presets import PRESETS
 
     assert [section.name for section in SECTIONS] == ["data", "networks", "gan objective", "diffusion", "text",
-                                                      "sampling", "optimisation", "devices", "outputs", "evaluation"]
+                                                      "sampling", "optimisation", "starting point", "devices",
+                                                      "outputs", "evaluation"]
     for setting in SETTINGS:
         assert setting.metadata["help"].strip(), setting.name
         assert setting.metadata["applies_to"] and set(setting.metadata["applies_to"]) <= set(PRESETS), setting.name

@@ -9,6 +9,7 @@ import tensorflow as tf
 
 from gans_keras import rng
 from gans_keras.distribute import share_of_mean
+from gans_keras.layers.fade import FadeIn
 from gans_keras.losses import get_loss
 from gans_keras.models.gradients import apply_gradients
 
@@ -49,6 +50,8 @@ class GAN(keras.Model):
             batch is drawn from them once enough are stored (Shrivastava et al. 2017).
             Penalties see the real batch's labels. Under a strategy each replica keeps its own.
         clip_grad_norm: clip each network's global gradient norm to this (None: no clipping).
+        fade_steps: for grown networks (`gans_keras.layers.FadeIn` layers): their alpha is
+            step / fade_steps after each step, so it reaches 1 at step `fade_steps`.
     """
 
     def __init__(
@@ -68,6 +71,7 @@ class GAN(keras.Model):
         aux_classifier: bool = False,
         replay_buffer: int = 0,
         clip_grad_norm: float | None = None,
+        fade_steps: int | None = None,
         **kwargs,
     ):
         super().__init__(**kwargs)
@@ -105,6 +109,11 @@ class GAN(keras.Model):
         if ema_decay:
             self.ema_generator = keras.models.clone_model(generator)
             self.ema_generator.set_weights(generator.get_weights())
+        networks = [net for net in (generator, discriminator, self.ema_generator) if net is not None]
+        self.fade_layers = [layer for net in networks for layer in net.layers if isinstance(layer, FadeIn)]
+        if self.fade_layers and not fade_steps:
+            raise ValueError("grown networks (with FadeIn layers) need fade_steps >= 1")
+        self.fade_steps = fade_steps
         # Both networks are built functional models, so the GAN needs no build from data.
         self.built = True
 
@@ -293,4 +302,10 @@ class GAN(keras.Model):
             d_logs = self._discriminator_step(real[:, i], batch_labels)
         # Logged discriminator values are those of its last update in this step, whose real
         # batch the generator step reuses.
-        return {**d_logs, **self._generator_step(real[:, i], batch_labels)}
+        logs = {**d_logs, **self._generator_step(real[:, i], batch_labels)}
+        if self.fade_layers:
+            alpha = tf.minimum(1.0, tf.cast(self.step, tf.float32) / float(self.fade_steps))
+            for layer in self.fade_layers:
+                layer.alpha.assign(alpha)
+            logs["fade_alpha"] = alpha
+        return logs

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 
 import keras
 
-from gans_keras.config import JIT_COMPILE, TrainConfig
+from gans_keras.config import JIT_COMPILE, TrainConfig, parse_d_head
 from gans_keras.presets import get_preset
 from gans_keras.samplers.options import SamplingOptions
 
@@ -36,10 +36,16 @@ def build_gan(config: TrainConfig, image_size: int, channels: int) -> GAN:
     semi_supervised_classes = config.num_classes if config.aux_classifier and not conditional else None
     if config.aux_classifier and not conditional and config.num_classes is None:
         raise ValueError(f"aux_classifier on {config.model} classifies the dataset's labels: set num_classes")
+    # The options of the dcgan and resnet networks (r3gan builds its own input, head and initialisation).
+    generator_options, discriminator_options = {}, {}
+    if config.arch != "r3gan":
+        grown = config.grow_from is not None
+        generator_options = dict(g_input=config.g_input, init_std=config.init_std, fade_in=grown)
+        discriminator_options = dict(head_units=parse_d_head(config.d_head), init_std=config.init_std, fade_in=grown)
     with dtype_policy(config.precision):
         generator = networks.build_generator(
             config.latent_dim, image_size, channels, config.g_width, init=config.init, num_classes=num_classes,
-            **kernel,
+            **kernel, **generator_options,
         )
         discriminator = networks.build_discriminator(
             image_size,
@@ -53,7 +59,7 @@ def build_gan(config: TrainConfig, image_size: int, channels: int) -> GAN:
             conditioning=config.d_conditioning,
             aux_classifier=config.aux_classifier and conditional,
             semi_supervised_classes=semi_supervised_classes,
-            **kernel,
+            **kernel, **discriminator_options,
         )
     penalties = []
     if config.gp > 0:
@@ -81,6 +87,7 @@ def build_gan(config: TrainConfig, image_size: int, channels: int) -> GAN:
         aux_classifier=config.aux_classifier,
         replay_buffer=config.replay_buffer,
         clip_grad_norm=config.clip_grad_norm,
+        fade_steps=config.fade_steps if config.grow_from is not None else None,
     )
     # The GAN's two optimisers are its own (no Model.compile wrapping): loss scaling is asked for here.
     model.compile(d_optimizer=make_optimizer(config, config.lr_d, loss_scaling=True),

@@ -7,19 +7,23 @@ import math
 import keras
 from keras import layers
 
+from gans_keras.config import G_INPUTS
+from gans_keras.layers.batch_norm import batch_norm
+from gans_keras.layers.fade import FadeIn
 from gans_keras.layers.spectral_norm import SpectralNormalization
 
 MIN_SIZE, MAX_SIZE = 8, 256
 INITIALIZERS = ("glorot", "normal", "orthogonal")
 CONDITIONINGS = ("projection", "channel")
+NORMAL_STD = 0.02
 
 
-def kernel_initializer(name: str) -> keras.initializers.Initializer:
-    """glorot (Keras' default), normal (N(0, 0.02), Radford et al. 2015) or orthogonal."""
+def kernel_initializer(name: str, std: float = NORMAL_STD) -> keras.initializers.Initializer:
+    """glorot (Keras' default), normal (N(0, std); Radford et al. 2015 use 0.02) or orthogonal."""
     if name == "glorot":
         return keras.initializers.GlorotUniform()
     if name == "normal":
-        return keras.initializers.RandomNormal(0.0, 0.02)
+        return keras.initializers.RandomNormal(0.0, std)
     if name == "orthogonal":
         return keras.initializers.Orthogonal()
     raise ValueError(f"unknown initializer {name!r}: choose from {', '.join(INITIALIZERS)}")
@@ -36,7 +40,9 @@ def num_upsamplings(image_size: int) -> int:
 
 
 def spectral(layer: keras.layers.Layer, enabled: bool) -> keras.layers.Layer:
-    return SpectralNormalization(layer) if enabled else layer
+    """`layer`, or it spectrally normalised; the wrapper is named after the layer, so that a grown
+    network finds its counterpart by name."""
+    return SpectralNormalization(layer, name=f"{layer.name}_sn") if enabled else layer
 
 
 def generator_inputs(latent_dim: int, num_classes: int | None, label_dim: int = 32, label_init="uniform"):
@@ -48,6 +54,43 @@ def generator_inputs(latent_dim: int, num_classes: int | None, label_dim: int = 
     embedding = layers.Embedding(num_classes, label_dim, embeddings_initializer=label_init,
                                  name="label_embedding")(labels)  # (B, label_dim)
     return [z, labels], layers.Concatenate()([z, embedding])
+
+
+def latent_to_map(x, g_input: str, filters: int, init, *, use_bias: bool, normalise: bool):
+    """The generator's input vector (B, D) -> its first map (B, 4, 4, C).
+
+    dense: a Dense layer to 4 * 4 * filters values, reshaped (with `normalise`, BatchNorm and ReLU
+    on the vector first, as the DCGAN generator always had); reshape: the vector itself as a 4x4
+    map of D / 16 channels, no weights; conv: a 4x4 transposed convolution of the vector as a
+    1x1 map (with `normalise`, BatchNorm and ReLU after it).
+    """
+    if g_input == "reshape":
+        if x.shape[-1] % 16:
+            raise ValueError(f"g_input reshape makes the generator's {x.shape[-1]} inputs (the latent, and a "
+                             f"conditional model's label embedding) a 4x4 map: they must be a multiple of 16")
+        return layers.Reshape((4, 4, x.shape[-1] // 16))(x)
+    if g_input == "dense":
+        x = layers.Dense(4 * 4 * filters, use_bias=use_bias, kernel_initializer=init, name="project")(x)
+        if normalise:
+            x = layers.ReLU()(batch_norm(name="project_norm")(x))
+        return layers.Reshape((4, 4, filters))(x)
+    if g_input == "conv":
+        x = layers.Reshape((1, 1, x.shape[-1]))(x)
+        x = layers.Conv2DTranspose(filters, 4, use_bias=use_bias, kernel_initializer=init, name="project")(x)
+        return layers.ReLU()(batch_norm(name="project_norm")(x)) if normalise else x
+    raise ValueError(f"unknown g_input {g_input!r}: choose from {', '.join(G_INPUTS)}")
+
+
+def refuse_grown_channel_conditioning(num_classes: int | None, conditioning: str) -> None:
+    if num_classes is not None and conditioning == "channel":
+        raise ValueError("a grown discriminator takes its labels by projection: the channel conditioning's label "
+                         "map has the image's size, so it has no counterpart at half the size")
+
+
+def fade_images(old, new, name: str):
+    """A grown generator's output: its new block's images faded in over the old path's, upsampled
+    (nearest, so that the old images are exactly those of the network grown from)."""
+    return FadeIn(name=name)([layers.UpSampling2D(2)(old), new])
 
 
 def crop_and_squash(x, image_size: int):
@@ -88,11 +131,16 @@ class LogSumExp(layers.Layer):
 
 
 def discriminator_outputs(features, labels, num_classes, conditioning, aux_classifier, spectral_norm, init,
-                          semi_supervised_classes=None):
+                          semi_supervised_classes=None, head_units=()):
     """Score (B, 1) from flat features, plus the class projection and class logits when asked.
 
-    With `semi_supervised_classes` (an unconditional model) the class logits come first and the
-    score is their LogSumExp, so D's real-vs-fake decision and its classes share one head."""
+    `head_units`: hidden Dense layers (LeakyReLU 0.2) between the features and every output, for
+    a global view of the image. With `semi_supervised_classes` (an unconditional model) the
+    class logits come first and the score is their LogSumExp, so D's real-vs-fake decision and
+    its classes share one head."""
+    for i, units in enumerate(head_units):
+        dense = layers.Dense(units, kernel_initializer=init, name=f"head_{i}")
+        features = layers.LeakyReLU(0.2)(spectral(dense, spectral_norm)(features))
     if semi_supervised_classes is not None:
         if num_classes is not None:
             raise ValueError("semi_supervised_classes is for an unconditional discriminator: a conditional one "
