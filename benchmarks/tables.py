@@ -11,6 +11,8 @@ README's numbers are the files' numbers.
     python benchmarks/tables.py text              # text-to-image runs, each sampler with its prompt adherence
     python benchmarks/tables.py t2i               # the text-to-image variants at equal steps
     python benchmarks/tables.py iddpm             # Improved DDPM against L_simple: samplers and bits/dim
+    python benchmarks/tables.py grow              # a GAN grown 16 -> 32 against one trained at 32
+    python benchmarks/tables.py warm              # a new generator against a trained or a fresh discriminator
 """
 
 from __future__ import annotations
@@ -85,7 +87,8 @@ def throughput_table(name: str) -> str:
 
 
 # Tables of fixed-step runs: the results files whose names start with the prefix.
-RUN_GROUPS = {"ablation": "ablation_", "tricks": "tricks_", "sngan_steps": "sngan_steps_"}
+RUN_GROUPS = {"ablation": "ablation_", "tricks": "tricks_", "sngan_steps": "sngan_steps_", "grow": "grow_",
+              "warm": "warm_"}
 # Tables of text-to-image runs, a row per run and sampler, with the adherence to the prompts.
 PROMPTED_GROUPS = {"text": "text_diffusion_", "t2i": "t2i_"}
 
@@ -149,8 +152,9 @@ def main(which: str) -> int:
     elif which.endswith("min"):
         print(runs_table(f"*_{which}.json", "minutes_total"))
     else:
-        print("choose one of: 15min, 25min, 60min, ablation, tricks, sngan_steps, text, t2i, iddpm, diffusion_15min, "
-              "diffusion_60min, diffusion_60min_guidance, compare_15min, compare_60min", file=sys.stderr)
+        print("choose one of: 15min, 25min, 60min, ablation, tricks, sngan_steps, grow, warm, text, t2i, iddpm, "
+              "diffusion_15min, diffusion_60min, diffusion_60min_guidance, compare_15min, compare_60min",
+              file=sys.stderr)
         return 2
     return 0
 

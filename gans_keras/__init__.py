@@ -11,6 +11,7 @@ _EXPORTS = {
     "make_config": "gans_keras.config",
     "load_dataset": "gans_keras.data",
     "evaluate_images": "gans_keras.evaluation",
+    "grown_config": "gans_keras.warm_start",
     "get_model": "gans_keras.models.registry",
     "load_generator": "gans_keras.sampling",
     "sample": "gans_keras.sampling",

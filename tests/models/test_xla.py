@@ -22,6 +22,9 @@ CASES = {
     # R3GAN's networks take no spectral norm; its unconditional form tries the semi-supervised head.
     "r3gan": dict(model="r3gan", num_classes=10, aux_classifier=True,
                   **{**EVERY_GAN_OPTION, "spectral_norm": False}),
+    # Grown networks (get_model builds them without reading grow_from's run), fading in over the 3 steps.
+    "grown_dcgan": dict(model="dcgan", grow_from="unread", fade_steps=2, g_input="conv", d_head="dense:8",
+                        init_std=0.01, **EVERY_GAN_OPTION),
     "diffusion": dict(model="diffusion", num_classes=10, unet_width=8, unet_mults="1,2", batch_size=4, dropout=0.3,
                       min_snr_gamma=5.0),
     "improved_ddpm": dict(model="diffusion", num_classes=10, unet_width=8, unet_mults="1,2", batch_size=4,
