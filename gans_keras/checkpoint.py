@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import hashlib
 import re
+import sys
+import zipfile
 from pathlib import Path
 
 import keras
@@ -63,10 +65,19 @@ def save_checkpoint(model: keras.Model, directory: str | Path, keep: int = 3) ->
     return path
 
 
+class UnreadableCheckpointError(ValueError):
+    """A checkpoint file that cannot be read (truncated, corrupt, or gone)."""
+
+
 def load_checkpoint(model: keras.Model, path: str | Path) -> int:
-    """Restores every variable saved by `save_checkpoint`; returns the restored step."""
-    with np.load(path) as data:
-        saved = {key: data[key] for key in data.files}
+    """Restores every variable saved by `save_checkpoint`; returns the restored step. The whole
+    file is read before any variable is assigned, so an unreadable one changes nothing."""
+    try:
+        with np.load(path, allow_pickle=False) as data:
+            saved = {key: data[key] for key in data.files}
+    except (OSError, EOFError, zipfile.BadZipFile, ValueError) as error:
+        raise UnreadableCheckpointError(f"checkpoint {path} is unreadable ({type(error).__name__}: {error})") \
+            from None
     for group, variables in _state(model).items():
         keys = sorted(key for key in saved if key.startswith(f"{group}/"))
         if len(keys) != len(variables):
@@ -82,3 +93,19 @@ def load_checkpoint(model: keras.Model, path: str | Path) -> int:
                 )
             variable.assign(saved[key])
     return current_step(model)
+
+
+def load_newest_readable(model: keras.Model, checkpoints: list[Path]) -> int:
+    """Restores the newest of `checkpoints` (oldest first) that can be read, saying on stderr
+    which were skipped; returns its step."""
+    skipped = []
+    for path in reversed(checkpoints):
+        try:
+            step = load_checkpoint(model, path)
+        except UnreadableCheckpointError as error:
+            skipped.append(str(error))
+            continue
+        for message in skipped:
+            print(f"warning: {message}; resuming from {path.name}", file=sys.stderr)
+        return step
+    raise UnreadableCheckpointError("no checkpoint can be read: " + "; ".join(skipped))

@@ -72,10 +72,7 @@ def main(argv: list[str] | None = None) -> int:
         else:
             if not args.samples.is_file():
                 raise FileNotFoundError(f"samples file {args.samples} does not exist")
-            with np.load(args.samples) as data:
-                if "images" not in data.files:
-                    raise ValueError(f"{args.samples} has no 'images' array (found {data.files})")
-                images = data["images"]
+            images = read_images(args.samples)
             dataset = args.dataset or "fashion_mnist"
             out = args.out or args.samples.with_name("metrics.json")
         metrics = evaluate_images(images, dataset, args.split, args.backbone, args.num, args.inception_graph)
@@ -89,6 +86,20 @@ def main(argv: list[str] | None = None) -> int:
     print(format_table(metrics))
     print(f"wrote {out}")
     return 0
+
+
+def read_images(path: Path) -> np.ndarray:
+    """The `images` array of a samples file; never unpickles (an object array is refused)."""
+    try:
+        with np.load(path, allow_pickle=False) as data:
+            if "images" not in data.files:
+                raise ValueError(f"{path} has no 'images' array (found {data.files})")
+            return data["images"]
+    except ValueError as error:
+        if "allow_pickle" not in str(error):
+            raise
+        raise ValueError(f"{path}'s images are an object array, which would need unpickling: refused (save "
+                         f"them as a numeric array, uint8 (N, H, W, C))") from None
 
 
 def text_run_prompts(dataset: str, num: int, seed: int) -> tuple[list[str], np.ndarray, np.ndarray]:

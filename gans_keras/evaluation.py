@@ -52,7 +52,7 @@ def reference_features(
     key = f"{dataset}-{split}-{image_size}px{channels}c-{extractor.name}-{num}".replace(":", "_").replace("/", "_")
     path = cache_dir() / "reference" / f"{key}.npz"
     if path.is_file():
-        with np.load(path) as cached:
+        with np.load(path, allow_pickle=False) as cached:
             return {name: cached[name] for name in cached.files}
     images = real_images(dataset, split, num, image_size, channels)
     features, logits = extract(extractor, images, verbose=verbose)

@@ -1,11 +1,13 @@
-"""Atomic file writes: a reader never sees a half-written file, and a failed write leaves the
-previous file in place."""
+"""Atomic, durable file writes: a reader never sees a half-written file, a failed write leaves the
+previous file in place, and a written file is on disk before its name points at it (a power
+cut cannot leave an empty newest checkpoint)."""
 
 from __future__ import annotations
 
 import contextlib
 import json
 import os
+import re
 import tempfile
 from pathlib import Path
 
@@ -23,10 +25,37 @@ def atomic_path(path: str | os.PathLike):
     os.chmod(tmp, 0o666 & ~umask)
     try:
         yield Path(tmp)
+        _fsync(tmp)  # the data reaches the disk before the new name does
         os.replace(tmp, path)
+        _fsync(path.parent)  # and the rename itself
     finally:
         if os.path.exists(tmp):
             os.remove(tmp)
+
+
+# The temporary files atomic_path makes: "." + the target's stem + "-" + mkstemp's 8 random
+# characters + the target's suffix.
+TEMPORARY = re.compile(r"^\..+-[a-z0-9_]{8}(\.[A-Za-z0-9]+)?$")
+
+
+def _fsync(path: str | os.PathLike) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def remove_stray_temporaries(directory: str | os.PathLike) -> list[Path]:
+    """Deletes the temporary files an interrupted atomic write left in `directory` (a killed
+    process never reaches its cleanup); returns them."""
+    directory = Path(directory)
+    if not directory.is_dir():
+        return []
+    stray = [path for path in directory.iterdir() if path.is_file() and TEMPORARY.match(path.name)]
+    for path in stray:
+        path.unlink()
+    return stray
 
 
 def write_json(path: str | os.PathLike, data: dict) -> None:

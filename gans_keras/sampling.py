@@ -17,6 +17,18 @@ from gans_keras.samplers.loop import DiffusionSampler
 from gans_keras.viz import save_grid, to_uint8
 
 
+def load_network(path: str | Path) -> keras.Model:
+    """A saved `.keras` network, in Keras' safe mode: a file holding a Lambda layer (code that
+    would run on load) is refused, and the package's networks have none."""
+    try:
+        return keras.saving.load_model(path, compile=False, safe_mode=True)
+    except ValueError as error:
+        if "safe_mode" not in str(error):
+            raise
+        raise ValueError(f"{path} holds a Lambda layer, code that would run on loading: refused (the package "
+                         f"saves none; load it yourself with safe_mode=False only if you trust it)") from None
+
+
 def load_generator(run: str | Path) -> keras.Model | DiffusionSampler:
     """The run's exported generator; for a diffusion run, a sampler on its (EMA) network with
     the run's schedule and default sampling settings (change them with `.configure`)."""
@@ -29,7 +41,7 @@ def load_generator(run: str | Path) -> keras.Model | DiffusionSampler:
     path = Path(run) / "generator.keras"
     if not path.exists():
         raise FileNotFoundError(f"no generator.keras in {run}: train the run to its end first")
-    network = keras.saving.load_model(path, compile=False)
+    network = load_network(path)
     config_path = Path(run) / "config.json"
     config = make_config(json.loads(config_path.read_text())) if config_path.exists() else None
     if config is None or get_preset(config.model).kind != "diffusion":

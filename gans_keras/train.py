@@ -11,6 +11,7 @@ import sys
 from datetime import datetime
 from pathlib import Path
 
+from gans_keras.checkpoint import list_checkpoints
 from gans_keras.config import (
     EVERY_MODEL,
     FIELDS,
@@ -38,7 +39,10 @@ def build_parser() -> argparse.ArgumentParser:
         "then flags.",
     )
     parser.add_argument("--out", type=Path, help="run directory (default: runs/MODEL-DATASET-TIME)")
-    parser.add_argument("--resume", action="store_true", help="continue the run in --out from its newest checkpoint")
+    parser.add_argument("--resume", nargs="?", const="yes", choices=("yes", "auto"),
+                        help="continue the run in --out from its newest readable checkpoint; --resume auto continues "
+                        "it if it has checkpoints and starts it otherwise, so a scheduler can re-issue one command "
+                        "after a crash or preemption")
     parser.add_argument("--config", type=Path, help="JSON file of overrides (keys as the flags, with _)")
     for section in SECTIONS:
         arguments = parser.add_argument_group(section.name, section.title)
@@ -53,10 +57,19 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def resumes(args: argparse.Namespace) -> bool:
+    """Whether this command continues a run: --resume, or --resume auto on a run with checkpoints."""
+    if args.resume == "auto":
+        if args.out is None:
+            raise ValueError("--resume auto needs --out, the run directory to continue or start")
+        return bool(list_checkpoints(args.out / "checkpoints"))
+    return args.resume == "yes"
+
+
 def config_from_args(args: argparse.Namespace) -> tuple[TrainConfig, Path]:
     flags = {name: getattr(args, name) for name in FIELDS if getattr(args, name) is not None}
     file_overrides = read_overrides(args.config) if args.config else {}
-    if not args.resume:
+    if not resumes(args):
         requested = {**file_overrides, **flags}
         grow_from = requested.get("grow_from")
         # A grown run keeps the settings of the run it grows (its networks must fit).
@@ -84,7 +97,7 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         config, out = config_from_args(args)
-        train(config, out, resume=args.resume)
+        train(config, out, resume=resumes(args))
     except (ValueError, FileNotFoundError, FileExistsError, FloatingPointError, WorkerLostError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2

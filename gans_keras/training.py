@@ -19,14 +19,14 @@ from gans_keras.captions import caption_texts, grid_prompts, load_captioned_data
 from gans_keras.checkpoint import (
     current_step,
     list_checkpoints,
-    load_checkpoint,
+    load_newest_readable,
     save_checkpoint,
     weights_fingerprint,
 )
 from gans_keras.config import TrainConfig
 from gans_keras.data import load_dataset, num_classes
 from gans_keras.distribute import is_chief, is_multi_worker, make_strategy, on_any_worker
-from gans_keras.io import atomic_path, write_json
+from gans_keras.io import atomic_path, remove_stray_temporaries, write_json
 from gans_keras.metrics.callback import EvaluationCallback, default_backbone
 from gans_keras.models.registry import get_model
 from gans_keras.presets import get_preset
@@ -135,7 +135,10 @@ def train(config: TrainConfig, out: str | Path, resume: bool = False, verbose: b
         )
     with strategy.scope():
         model = get_model(config, height, channels, **({"caption_text": caption_text} if text else {}))
-    start_step = load_checkpoint(model, checkpoints[-1]) if resume else 0
+    if chief:  # what a killed process left half-written
+        for directory in (out, checkpoint_dir, out / "samples"):
+            remove_stray_temporaries(directory)
+    start_step = load_newest_readable(model, checkpoints) if resume else 0
     started_from = None if resume else start_from(model, config, height, channels)
     if started_from and verbose and chief:
         print(started_from)

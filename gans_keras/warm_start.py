@@ -19,6 +19,8 @@ from gans_keras.checkpoint import list_checkpoints, load_checkpoint
 from gans_keras.config import DEFAULTS, TrainConfig, make_config, parse_init_parts
 from gans_keras.layers.fade import FadeIn
 from gans_keras.models.registry import get_model
+from gans_keras.networks.common import num_upsamplings
+from gans_keras.networks.resnet import MAX_DOWNSAMPLINGS
 from gans_keras.presets import get_preset
 
 
@@ -66,6 +68,12 @@ def start_from(model: keras.Model, config: TrainConfig, image_size: int, channel
     if config.grow_from is not None:
         if image_size % 2:
             raise ValueError(f"a grown run's image size is twice its source's: {image_size} is odd")
+        source_settings = run_settings(config.grow_from)
+        if (config.arch == "resnet" and source_settings.get("grow_from") is None
+                and num_upsamplings(image_size // 2) > MAX_DOWNSAMPLINGS):
+            raise ValueError(f"grow_from {config.grow_from}: its resnet discriminator, built for {image_size // 2} "
+                             f"px, stops downsampling at 8x8 or more, so a grown one (down to 4x4) has no "
+                             f"counterpart for its last blocks; grow resnet runs of 32 px or fewer")
         source = _source_model(config.grow_from, "grow_from", image_size // 2, channels)
         unfinished = [layer.alpha for layer in _fade_layers(source) if float(layer.alpha) < 1.0]
         if unfinished:

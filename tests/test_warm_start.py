@@ -30,7 +30,7 @@ def _networks(module, size, width, grown=False, **options):
     return generator, discriminator
 
 
-@pytest.mark.parametrize("module, width, size", [(dcgan, 16, 16), (dcgan, 16, 14), (resnet, 8, 16)])
+@pytest.mark.parametrize("module, width, size", [(dcgan, 16, 16), (dcgan, 16, 14), (resnet, 8, 16), (resnet, 8, 32)])
 def test_grown_networks_at_alpha_zero_are_the_old_ones(module, width, size):
     generator, discriminator = _networks(module, size, width)
     grown_width = width // 2 if module is dcgan else width  # each resolution keeps its channels
@@ -55,9 +55,13 @@ def test_grown_networks_at_alpha_zero_are_the_old_ones(module, width, size):
     assert not np.allclose(_numpy(grown_generator([z, labels])), grown_images)
 
 
-def test_grown_resnet_discriminator_stops_at_32_pixels():
-    with pytest.raises(ValueError, match="grows to sizes 9 to 32"):
-        resnet.build_discriminator(64, 1, 8, fade_in=True)
+def test_resnet_runs_over_32_pixels_grow_only_once_grown(tmp_path, capsys):
+    # From scratch at 64 px its discriminator stops at 8x8: no counterpart for a grown one's blocks at 4x4.
+    source = tmp_path / "resnet64"
+    argv = TINY + ["--model", "sngan", "--arch", "resnet", "--n-dis", "1", "--image-size", "64", "--steps", "1"]
+    assert main(argv + ["--out", str(source)]) == 0
+    assert main(["--grow-from", str(source), "--steps", "1", "--out", str(tmp_path / "grown")]) == 2
+    assert "grow resnet runs of 32 px or fewer" in capsys.readouterr().err
 
 
 @pytest.fixture(scope="module")

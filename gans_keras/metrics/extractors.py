@@ -23,6 +23,8 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+from gans_keras.sampling import load_network
+
 INCEPTION_GRAPH_FILE = "classify_image_graph_def.pb"
 INCEPTION_GRAPH_ENV = "GANS_KERAS_INCEPTION_GRAPH"
 INCEPTION_URL = "http://download.tensorflow.org/models/image/imagenet/inception-2015-12-05.tgz"
@@ -153,7 +155,7 @@ class Classifier(Extractor):
         path = Path(path)
         if not path.is_file():
             raise FileNotFoundError(f"classifier file {path} does not exist")
-        model = keras.saving.load_model(path, compile=False)
+        model = load_network(path)
         top = model.layers[-1]
         if not isinstance(top, keras.layers.Dense):
             raise ValueError(f"classifier {path} must end with a Dense layer, not {type(top).__name__}")

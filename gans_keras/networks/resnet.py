@@ -8,7 +8,9 @@ Discriminator: an optimised first `ResBlockDown`, further downsampling blocks to
 Every block has the same width, so a network built with `fade_in=True` at twice a run's size
 holds every layer of that run under the same name (`up_R`, `to_images_R`, `from_images_R`,
 `down_R`: the blocks that make or read resolution R), plus a new block at each end, faded in.
-The discriminator grows while it downsamples to 4x4, that is up to 32 pixels.
+A grown discriminator downsamples to 4x4 at every size (one built from scratch stops after
+three downsamplings), so a run grows if its own discriminator reached 4x4: one grown, or one
+of 32 pixels or fewer.
 """
 
 from __future__ import annotations
@@ -105,12 +107,11 @@ def build_discriminator(
     if kernel_size != 3:
         raise ValueError(f"the resnet blocks use 3x3 convolutions, got kernel_size {kernel_size}")
     levels = num_upsamplings(image_size)
-    downsamplings = min(MAX_DOWNSAMPLINGS, levels)
+    downsamplings = levels if fade_in else min(MAX_DOWNSAMPLINGS, levels)
     if fade_in:
         refuse_grown_channel_conditioning(num_classes, conditioning)
-        if not 2 <= levels <= MAX_DOWNSAMPLINGS:
-            raise ValueError(f"the resnet discriminator grows to sizes 9 to 32, which it downsamples to 4x4; "
-                             f"got image size {image_size}")
+        if levels < 2:
+            raise ValueError(f"a grown network has at least two doublings: image size {image_size} is too small")
     initializer = kernel_initializer(init, init_std)
     block = dict(spectral_norm=spectral_norm, kernel_initializer=initializer)
     inputs, x, labels = discriminator_inputs(image_size, channels, num_classes, conditioning)
@@ -120,7 +121,7 @@ def build_discriminator(
     for _ in range(downsamplings - 1):
         resolution //= 2
         x = ResBlockDown(width, name=f"down_{resolution}", **block)(x)
-        if fade_in and resolution == 4 * 2 ** (levels - 1):  # the half-size network's first block
+        if fade_in and resolution == 4 * 2 ** (levels - 1):  # the half-size network's first block, on half-size images
             old = ResBlockDown(width, first=True, name=f"from_images_{resolution}", **block)(
                 layers.AveragePooling2D(2)(images))
             x = FadeIn(name="fade_in")([old, x])

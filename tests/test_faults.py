@@ -1,0 +1,104 @@
+"""Faults a run survives: a truncated newest checkpoint, temporaries of an interrupted write, and
+re-issuing one command after a crash (--resume auto); durable writes; files that would run code
+on loading (a Lambda layer, pickled arrays) refused."""
+
+import json
+import os
+
+import keras
+import numpy as np
+import pytest
+
+from gans_keras.io import write_json
+from gans_keras.train import main
+from tests.test_train import TINY
+
+
+def _weights_hash(run):
+    return json.loads((run / "summary.json").read_text())["weights_sha256"]
+
+
+def test_writes_reach_the_disk_before_and_after_the_rename(tmp_path, monkeypatch):
+    synced = []
+    real_fsync = os.fsync
+
+    def recording_fsync(fd):
+        synced.append(os.readlink(f"/proc/self/fd/{fd}"))
+        real_fsync(fd)
+
+    monkeypatch.setattr(os, "fsync", recording_fsync)
+    write_json(tmp_path / "a.json", {"a": 1})
+    # The temporary file's data, then the directory holding the new name.
+    assert len(synced) == 2 and synced[0].startswith(str(tmp_path / ".a-")) and synced[1] == str(tmp_path)
+
+
+def test_truncated_newest_checkpoint_falls_back_to_the_previous_one(tmp_path, capsys):
+    unbroken, broken = tmp_path / "unbroken", tmp_path / "broken"
+    assert main(TINY + ["--steps", "6", "--out", str(unbroken)]) == 0
+    assert main(TINY + ["--steps", "4", "--out", str(broken)]) == 0
+    newest = broken / "checkpoints" / "ckpt-00000004.npz"
+    newest.write_bytes(newest.read_bytes()[: newest.stat().st_size // 2])  # a write cut short
+    stray = broken / "checkpoints" / ".ckpt-00000006-ab12cd_3.npz"  # a killed write's temporary
+    stray.write_bytes(b"half")
+    capsys.readouterr()
+    assert main(["--resume", "--out", str(broken), "--steps", "6"]) == 0
+    error = capsys.readouterr().err
+    assert f"warning: checkpoint {newest} is unreadable" in error and "resuming from ckpt-00000002.npz" in error
+    assert not stray.exists()
+    assert _weights_hash(broken) == _weights_hash(unbroken)
+
+
+def test_no_readable_checkpoint_is_one_clear_line(tmp_path, capsys):
+    run = tmp_path / "run"
+    assert main(TINY + ["--steps", "2", "--out", str(run)]) == 0
+    (run / "checkpoints" / "ckpt-00000002.npz").write_bytes(b"")
+    assert main(["--resume", "--out", str(run), "--steps", "4"]) == 2
+    assert "error: no checkpoint can be read: checkpoint" in capsys.readouterr().err
+
+
+def test_resume_auto_starts_then_continues(tmp_path, capsys):
+    run = tmp_path / "run"
+    unbroken = tmp_path / "unbroken"
+    assert main(TINY + ["--steps", "4", "--out", str(unbroken)]) == 0
+    assert main(TINY + ["--resume", "auto", "--steps", "2", "--out", str(run)]) == 0  # nothing to resume: starts
+    assert json.loads((run / "summary.json").read_text())["steps"] == 2
+    assert main(TINY + ["--resume", "auto", "--steps", "4", "--out", str(run)]) == 0  # the same command, continued
+    assert _weights_hash(run) == _weights_hash(unbroken)
+    assert main(["--resume", "auto", "--steps", "4"]) == 2
+    assert "--resume auto needs --out" in capsys.readouterr().err
+
+
+def test_a_generator_with_a_lambda_layer_is_refused(tmp_path, capsys):
+    from gans_keras.sample import main as sample_main
+
+    inputs = keras.Input((4,))
+    crafted = keras.Model(inputs, keras.layers.Lambda(lambda z: z * 2)(inputs))  # code that would run on load
+    run = tmp_path / "run"
+    run.mkdir()
+    crafted.save(run / "generator.keras")
+    assert sample_main(["--run", str(run), "--num", "2", "--out", str(tmp_path / "s.npz")]) == 2
+    error = capsys.readouterr().err
+    assert "holds a Lambda layer, code that would run on loading: refused" in error and len(error.splitlines()) == 1
+    assert not (tmp_path / "s.npz").exists()
+
+
+def test_samples_stored_as_an_object_array_are_refused(tmp_path, capsys):
+    from gans_keras.evaluate import main as evaluate_main
+
+    samples = tmp_path / "samples.npz"
+    images = np.empty(2, dtype=object)
+    images[:] = [np.zeros((28, 28, 1), np.uint8), np.zeros((28, 28, 1), np.uint8)]
+    np.savez(samples, images=images)  # unpickling it could run code
+    assert evaluate_main(["--samples", str(samples), "--num", "2"]) == 2
+    error = capsys.readouterr().err
+    assert "images are an object array, which would need unpickling: refused" in error
+    assert not (tmp_path / "metrics.json").exists()
+
+
+def test_a_checkpoint_with_an_object_array_is_unreadable(tmp_path):
+    from gans_keras.checkpoint import UnreadableCheckpointError, load_checkpoint
+
+    path = tmp_path / "ckpt-00000001.npz"
+    np.savez(path, **{"model/00000/x": np.array([{"a": 1}], dtype=object)})
+    with pytest.raises(UnreadableCheckpointError, match="Object arrays cannot be loaded"):
+        load_checkpoint(None, path)
