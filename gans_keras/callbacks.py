@@ -7,7 +7,9 @@ same step numbers in file names and TensorBoard.
 from __future__ import annotations
 
 import math
+import signal
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -176,3 +178,41 @@ class TimeLimit(keras.callbacks.Callback):
         if reached:
             self.reached = True
             self.model.stop_training = True
+
+
+class StopOnSignal(keras.callbacks.Callback):
+    """Stops training cleanly after the step in flight when the process gets SIGTERM (a
+    preemption notice) or SIGINT (Ctrl-C), so the run writes its checkpoint and exports as at
+    its end. A second signal acts as it would without this callback. `agree` as `TimeLimit`'s.
+    Signal handlers belong to the main thread: elsewhere this does nothing."""
+
+    SIGNALS = (signal.SIGTERM, signal.SIGINT)
+
+    def __init__(self, agree=None):
+        super().__init__()
+        self.agree = agree
+        self.received: str | None = None
+        self.previous = {}
+
+    def on_train_begin(self, logs=None):
+        if threading.current_thread() is threading.main_thread():
+            self.previous = {number: signal.signal(number, self._handle) for number in self.SIGNALS}
+
+    def _handle(self, number, frame):
+        self.received = signal.Signals(number).name
+        self._restore()
+
+    def _restore(self):
+        for number, handler in self.previous.items():
+            signal.signal(number, handler)
+        self.previous = {}
+
+    def on_train_batch_end(self, batch, logs=None):
+        stop = self.received is not None
+        if self.agree is not None:
+            stop = self.agree(stop)
+        if stop:
+            self.model.stop_training = True
+
+    def on_train_end(self, logs=None):
+        self._restore()

@@ -28,6 +28,8 @@ from gans_keras.flags import flag_name, flag_options
 from gans_keras.training import WorkerLostError, train
 from gans_keras.warm_start import grown_config
 
+# The exit status of a run stopped by a signal, after writing its checkpoint (the shells' 128 + signal).
+SIGNAL_EXIT = {"SIGINT": 130, "SIGTERM": 143}
 # Flags that may differ from the saved config when resuming a run.
 RESUMABLE_CHANGES = ("steps", "max_minutes", "strategy", "cpu_replicas")
 
@@ -97,10 +99,14 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         config, out = config_from_args(args)
-        train(config, out, resume=resumes(args))
+        summary = train(config, out, resume=resumes(args))
     except (ValueError, FileNotFoundError, FileExistsError, FloatingPointError, WorkerLostError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
+    if summary.get("stopped_by") in SIGNAL_EXIT:
+        print(f"stopped by {summary['stopped_by']} at step {summary['steps']} with its checkpoint written: the same "
+              f"command with --resume (or --resume auto) continues it", file=sys.stderr)
+        return SIGNAL_EXIT[summary["stopped_by"]]
     return 0
 
 

@@ -14,7 +14,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from gans_keras.callbacks import PeriodicCheckpoint, SampleGrid, TimeLimit, TrainingMonitor
+from gans_keras.callbacks import PeriodicCheckpoint, SampleGrid, StopOnSignal, TimeLimit, TrainingMonitor
 from gans_keras.captions import caption_texts, grid_prompts, load_captioned_dataset
 from gans_keras.checkpoint import (
     current_step,
@@ -184,6 +184,8 @@ def train(config: TrainConfig, out: str | Path, resume: bool = False, verbose: b
         callbacks.insert(0, evaluator)  # before the monitor, which shows its scores
     if time_limit:
         callbacks.append(time_limit)
+    stop_on_signal = StopOnSignal(agree=functools.partial(on_any_worker, strategy))
+    callbacks.append(stop_on_signal)
 
     started = time.monotonic()
     if start_step < config.steps:
@@ -223,6 +225,8 @@ def train(config: TrainConfig, out: str | Path, resume: bool = False, verbose: b
     with atomic_path(out / "generator.keras") as tmp:
         model.sampling_generator.save(tmp)
     stopped_by = "time limit" if time_limit and time_limit.reached else "steps"
+    if stop_on_signal.received:
+        stopped_by = stop_on_signal.received
     summary = {
         "model": config.model,
         "dataset": config.dataset,

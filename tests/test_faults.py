@@ -4,6 +4,10 @@ on loading (a Lambda layer, pickled arrays) refused."""
 
 import json
 import os
+import signal
+import subprocess
+import sys
+import time
 
 import keras
 import numpy as np
@@ -102,3 +106,26 @@ def test_a_checkpoint_with_an_object_array_is_unreadable(tmp_path):
     np.savez(path, **{"model/00000/x": np.array([{"a": 1}], dtype=object)})
     with pytest.raises(UnreadableCheckpointError, match="Object arrays cannot be loaded"):
         load_checkpoint(None, path)
+
+
+def test_sigterm_writes_a_checkpoint_at_the_current_step_and_the_run_continues_exactly(tmp_path):
+    run, unbroken = tmp_path / "run", tmp_path / "unbroken"
+    command = [sys.executable, "-m", "gans_keras.train", *TINY, "--steps", "100000", "--checkpoint-every", "100000",
+               "--sample-every", "100000", "--out", str(run)]
+    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 120
+    while not list((run / "logs").glob("**/events.out.tfevents.*")) and time.monotonic() < deadline:
+        time.sleep(0.5)  # the monitor's TensorBoard file appears once training runs
+    time.sleep(3)
+    process.send_signal(signal.SIGTERM)
+    _, error = process.communicate(timeout=120)
+    assert process.returncode == 143, error
+    summary = json.loads((run / "summary.json").read_text())
+    step = summary["steps"]
+    assert summary["stopped_by"] == "SIGTERM" and 0 < step < 100000
+    assert f"stopped by SIGTERM at step {step} with its checkpoint written" in error
+    assert (run / "checkpoints" / f"ckpt-{step:08d}.npz").exists()
+    assert main(["--resume", "--out", str(run), "--steps", str(step + 3)]) == 0
+    assert main(TINY + ["--steps", str(step + 3), "--checkpoint-every", "100000", "--sample-every", "100000",
+                        "--out", str(unbroken)]) == 0
+    assert _weights_hash(run) == _weights_hash(unbroken)
