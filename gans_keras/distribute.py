@@ -109,4 +109,5 @@ def on_any_worker(strategy: tf.distribute.Strategy, flag: bool) -> bool:
     if not is_multi_worker(strategy):
         return flag
     flags = strategy.experimental_distribute_values_from_function(lambda context: tf.constant(int(flag)))
-    return bool(strategy.reduce(tf.distribute.ReduceOp.MAX, flags, axis=None))
+    # ReduceOp has SUM and MEAN only: any flag set makes the sum positive.
+    return bool(strategy.reduce(tf.distribute.ReduceOp.SUM, flags, axis=None) > 0)
