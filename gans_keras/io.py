@@ -5,6 +5,7 @@ cut cannot leave an empty newest checkpoint)."""
 from __future__ import annotations
 
 import contextlib
+import errno
 import json
 import os
 import re
@@ -28,10 +29,20 @@ def atomic_path(path: str | os.PathLike):
         _fsync(tmp)  # the data reaches the disk before the new name does
         os.replace(tmp, path)
         _fsync(path.parent)  # and the rename itself
+    except OSError as error:
+        if error.errno is None or error.filename == str(path):
+            raise
+        # Name the file meant, not the temporary (or no file, for a failed write to an open one).
+        raise OSError(error.errno, error.strerror, str(path)) from error
     finally:
         if os.path.exists(tmp):
             os.remove(tmp)
 
+
+# What a write to a full, read-only or forbidden place raises (EFBIG: past the process's file size
+# limit; ENOTDIR: a path through a file).
+WRITE_ERRORS = frozenset({errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EACCES, errno.EPERM, errno.EFBIG,
+                          errno.ENOTDIR})
 
 # The temporary files atomic_path makes: "." + the target's stem + "-" + mkstemp's 8 random
 # characters + the target's suffix.

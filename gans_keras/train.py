@@ -25,6 +25,7 @@ from gans_keras.config import (
     read_overrides,
 )
 from gans_keras.flags import flag_name, flag_options
+from gans_keras.io import WRITE_ERRORS
 from gans_keras.training import WorkerLostError, train
 from gans_keras.warm_start import grown_config
 
@@ -97,11 +98,21 @@ def config_from_args(args: argparse.Namespace) -> tuple[TrainConfig, Path]:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    out = None
     try:
         config, out = config_from_args(args)
         summary = train(config, out, resume=resumes(args))
     except (ValueError, FileNotFoundError, FileExistsError, FloatingPointError, WorkerLostError) as error:
         print(f"error: {error}", file=sys.stderr)
+        return 2
+    except OSError as error:
+        if error.errno not in WRITE_ERRORS:
+            raise
+        # Every file is written atomically, so what was there before the failed write is intact.
+        last = list_checkpoints(out / "checkpoints") if out else []
+        print(f"error: cannot write {error.filename}: {error.strerror}; the newest checkpoint, "
+              f"{last[-1] if last else 'none yet'}, is intact: free space or fix permissions, then --resume",
+              file=sys.stderr)
         return 2
     if summary.get("stopped_by") in SIGNAL_EXIT:
         print(f"stopped by {summary['stopped_by']} at step {summary['steps']} with its checkpoint written: the same "

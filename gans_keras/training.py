@@ -7,6 +7,7 @@ import dataclasses
 import functools
 import json
 import re
+import tempfile
 import time
 from pathlib import Path
 
@@ -108,6 +109,9 @@ def train(config: TrainConfig, out: str | Path, resume: bool = False, verbose: b
         raise FileExistsError(
             f"{out} already holds checkpoints: pass --resume to continue it, or choose another --out"
         )
+    if chief:  # an output directory that cannot be written is refused before any work
+        out.mkdir(parents=True, exist_ok=True)
+        tempfile.TemporaryFile(dir=out).close()
     keras.utils.set_random_seed(config.seed)
     text = get_preset(config.model).text
     caption_text = None

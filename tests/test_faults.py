@@ -4,6 +4,7 @@ on loading (a Lambda layer, pickled arrays) refused."""
 
 import json
 import os
+import resource
 import signal
 import subprocess
 import sys
@@ -129,3 +130,36 @@ def test_sigterm_writes_a_checkpoint_at_the_current_step_and_the_run_continues_e
     assert main(TINY + ["--steps", str(step + 3), "--checkpoint-every", "100000", "--sample-every", "100000",
                         "--out", str(unbroken)]) == 0
     assert _weights_hash(run) == _weights_hash(unbroken)
+
+
+def _train_with_file_size_limit(argv, limit_bytes):
+    """`python -m gans_keras.train argv` in a process whose files cannot grow past `limit_bytes`:
+    a real write failure (EFBIG), as a full disk gives one (ENOSPC)."""
+    def limit():
+        signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # the write fails instead of killing the process
+        resource.setrlimit(resource.RLIMIT_FSIZE, (limit_bytes, limit_bytes))
+
+    return subprocess.run([sys.executable, "-m", "gans_keras.train", *argv], preexec_fn=limit,
+                          capture_output=True, text=True, timeout=300)
+
+
+def test_a_failed_checkpoint_write_keeps_the_previous_one_and_says_why(tmp_path):
+    run = tmp_path / "run"
+    assert main(TINY + ["--steps", "2", "--sample-every", "1000", "--out", str(run)]) == 0
+    previous = run / "checkpoints" / "ckpt-00000002.npz"
+    before = previous.read_bytes()
+    size = len(before)
+    result = _train_with_file_size_limit(["--resume", "--out", str(run), "--steps", "4"], size // 2)
+    assert result.returncode == 2, result.stderr
+    (error,) = [line for line in result.stderr.splitlines() if line.startswith("error:")]
+    assert error.startswith(f"error: cannot write {run / 'checkpoints' / 'ckpt-00000004.npz'}: File too large")
+    assert f"the newest checkpoint, {previous}, is intact" in error
+    assert previous.read_bytes() == before
+    assert sorted(path.name for path in (run / "checkpoints").iterdir()) == ["ckpt-00000002.npz"]  # no temporary
+
+
+def test_an_output_directory_that_cannot_be_made_is_refused_before_training(tmp_path, capsys):
+    blocker = tmp_path / "a_file"
+    blocker.write_text("")
+    assert main(TINY + ["--steps", "2", "--out", str(blocker / "run")]) == 2
+    assert capsys.readouterr().err.startswith(f"error: cannot write {blocker / 'run'}: Not a directory;")
