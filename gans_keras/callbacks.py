@@ -139,17 +139,27 @@ class SampleGrid(keras.callbacks.Callback):
 
 
 class PeriodicCheckpoint(keras.callbacks.Callback):
-    """Saves a full training checkpoint every `every` steps, keeping the newest `keep`."""
+    """Saves a full training checkpoint every `every` steps, and with `minutes` also once that
+    much wall time has passed since the last one; keeps the newest `keep`."""
 
-    def __init__(self, directory: str | Path, every: int, keep: int = 3):
+    def __init__(self, directory: str | Path, every: int, keep: int = 3, minutes: float | None = None):
         super().__init__()
         self.directory = Path(directory)
         self.every = every
         self.keep = keep
+        self.seconds = None if minutes is None else minutes * 60.0
+        self.last_save = time.monotonic()
+
+    def on_train_begin(self, logs=None):
+        self.last_save = time.monotonic()
 
     def on_train_batch_end(self, batch, logs=None):
-        if current_step(self.model) % self.every == 0 and not self.model.stop_training:
+        if self.model.stop_training:
+            return  # the run saves at its end
+        due = self.seconds is not None and time.monotonic() - self.last_save >= self.seconds
+        if current_step(self.model) % self.every == 0 or due:
             save_checkpoint(self.model, self.directory, self.keep)
+            self.last_save = time.monotonic()
 
 
 class TimeLimit(keras.callbacks.Callback):

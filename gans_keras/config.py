@@ -310,6 +310,9 @@ class TrainConfig:
 
     sample_every: int = OUTPUTS.setting(500, "write a sample grid every this many steps")
     checkpoint_every: int = OUTPUTS.setting(1000, "write a checkpoint every this many steps")
+    checkpoint_minutes: float | None = OUTPUTS.setting(None, "also write a checkpoint once this many minutes have "
+                                                       "passed since the last one (for preemptible machines)",
+                                                       none_means="by steps only")
     keep_checkpoints: int = OUTPUTS.setting(3, "number of newest checkpoints kept")
     log_every: int = OUTPUTS.setting(10, "write TensorBoard scalars every this many steps")
 
@@ -378,6 +381,8 @@ class TrainConfig:
         if self.cpu_replicas is not None and (self.cpu_replicas < 1 or self.strategy != "mirrored"):
             raise ValueError(f"cpu_replicas splits the CPU for strategy mirrored: it must be >= 1 and needs "
                              f"--strategy mirrored, got {self.cpu_replicas} with strategy {self.strategy}")
+        if self.checkpoint_minutes is not None and self.checkpoint_minutes <= 0:
+            raise ValueError(f"checkpoint_minutes must be > 0, got {self.checkpoint_minutes}")
         if self.max_minutes is not None and self.max_minutes <= 0:
             raise ValueError(f"max_minutes must be > 0, got {self.max_minutes}")
         # A setting the model ignores may only hold its default, so that nothing set through the

@@ -32,7 +32,7 @@ from gans_keras.warm_start import grown_config
 # The exit status of a run stopped by a signal, after writing its checkpoint (the shells' 128 + signal).
 SIGNAL_EXIT = {"SIGINT": 130, "SIGTERM": 143}
 # Flags that may differ from the saved config when resuming a run.
-RESUMABLE_CHANGES = ("steps", "max_minutes", "strategy", "cpu_replicas")
+RESUMABLE_CHANGES = ("steps", "max_minutes", "strategy", "cpu_replicas", "checkpoint_minutes")
 
 
 def build_parser() -> argparse.ArgumentParser:

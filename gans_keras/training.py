@@ -178,7 +178,8 @@ def train(config: TrainConfig, out: str | Path, resume: bool = False, verbose: b
     # and the agreed time limit stop them where the chief stops.
     callbacks = [monitor]
     if chief:
-        callbacks += [sampler, PeriodicCheckpoint(checkpoint_dir, config.checkpoint_every, config.keep_checkpoints)]
+        callbacks += [sampler, PeriodicCheckpoint(checkpoint_dir, config.checkpoint_every, config.keep_checkpoints,
+                                                       config.checkpoint_minutes)]
     evaluator = None
     if config.eval_every and chief:
         backbone = default_backbone(config.dataset) if config.eval_backbone == "auto" else config.eval_backbone

@@ -163,3 +163,14 @@ def test_an_output_directory_that_cannot_be_made_is_refused_before_training(tmp_
     blocker.write_text("")
     assert main(TINY + ["--steps", "2", "--out", str(blocker / "run")]) == 2
     assert capsys.readouterr().err.startswith(f"error: cannot write {blocker / 'run'}: Not a directory;")
+
+
+def test_checkpoint_minutes_adds_checkpoints_by_time(tmp_path):
+    run = tmp_path / "run"
+    # Every step takes longer than 1e-6 minutes (60 microseconds), so each one is due; the step interval never is.
+    assert main(TINY + ["--steps", "3", "--checkpoint-every", "1000", "--checkpoint-minutes", "1e-6",
+                        "--out", str(run)]) == 0
+    assert sorted(path.name for path in (run / "checkpoints").iterdir()) == [
+        "ckpt-00000001.npz", "ckpt-00000002.npz", "ckpt-00000003.npz"]
+    assert main(["--resume", "--out", str(run), "--steps", "4", "--checkpoint-minutes", "30"]) == 0
+    assert json.loads((run / "config.json").read_text())["checkpoint_minutes"] == 30
