@@ -76,6 +76,8 @@ OUTPUTS = Section("outputs", "what the run directory gets, and how often")
 EVALUATION = Section("evaluation", "FID and KID while training")
 
 
+# --init normal's standard deviation (Radford et al. 2015), the networks' default too.
+NORMAL_STD = 0.02
 # --g-input (gans_keras.networks.common.latent_to_map makes each).
 G_INPUTS = ("dense", "reshape", "conv")
 # --init-parts: the GAN's networks a warm start can copy.
@@ -152,8 +154,8 @@ class TrainConfig:
                                            "discriminator's last convolution", applies_to=GANS)
     init: str = NETWORKS.setting("glorot", "kernel initializer of both networks: glorot, normal (N(0, --init-std)) "
                                  "or orthogonal", applies_to=GANS, choices=("glorot", "normal", "orthogonal"))
-    init_std: float = NETWORKS.setting(0.02, "standard deviation of --init normal (Radford et al. 2015: 0.02; some "
-                                       "implementations use 0.01)", applies_to=GANS)
+    init_std: float = NETWORKS.setting(NORMAL_STD, "standard deviation of --init normal (Radford et al. 2015: "
+                                       "0.02; some implementations use 0.01)", applies_to=GANS)
     g_input: str = NETWORKS.setting("dense", "how the generator makes its first 4x4 map from the latent (joined to "
                                     "a conditional model's label embedding): dense (a Dense layer), reshape (the "
                                     "vector itself reshaped: its size must be a multiple of 16) or conv (a 4x4 "

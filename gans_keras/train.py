@@ -69,7 +69,8 @@ def resumes(args: argparse.Namespace) -> bool:
     return args.resume == "yes"
 
 
-def config_from_args(args: argparse.Namespace) -> tuple[TrainConfig, Path]:
+def config_from_args(args: argparse.Namespace) -> tuple[TrainConfig, Path, bool]:
+    """(config, run directory, whether the run is resumed)."""
     flags = {name: getattr(args, name) for name in FIELDS if getattr(args, name) is not None}
     file_overrides = read_overrides(args.config) if args.config else {}
     if not resumes(args):
@@ -79,7 +80,7 @@ def config_from_args(args: argparse.Namespace) -> tuple[TrainConfig, Path]:
         config = grown_config(grow_from, requested) if grow_from else make_config(file_overrides, flags)
         check_applicable({**file_overrides, **flags}, config.model)
         stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
-        return config, args.out or Path("runs") / f"{config.model}-{config.dataset.replace(':', '_')}-{stamp}"
+        return config, args.out or Path("runs") / f"{config.model}-{config.dataset.replace(':', '_')}-{stamp}", False
     if args.out is None:
         raise ValueError("--resume needs --out, the run directory to continue")
     saved = json.loads((args.out / "config.json").read_text()) if (args.out / "config.json").exists() else None
@@ -93,15 +94,15 @@ def config_from_args(args: argparse.Namespace) -> tuple[TrainConfig, Path]:
     ]
     if conflicts:
         raise ValueError("a resumed run keeps its settings; these differ: " + ", ".join(conflicts))
-    return make_config(saved, requested), args.out
+    return make_config(saved, requested), args.out, True
 
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     out = None
     try:
-        config, out = config_from_args(args)
-        summary = train(config, out, resume=resumes(args))
+        config, out, resume = config_from_args(args)
+        summary = train(config, out, resume=resume)
     except (ValueError, FileNotFoundError, FileExistsError, FloatingPointError, WorkerLostError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2

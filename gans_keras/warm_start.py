@@ -74,8 +74,8 @@ def start_from(model: keras.Model, config: TrainConfig, image_size: int, channel
             raise ValueError(f"grow_from {config.grow_from}: its resnet discriminator, built for {image_size // 2} "
                              f"px, stops downsampling at 8x8 or more, so a grown one (down to 4x4) has no "
                              f"counterpart for its last blocks; grow resnet runs of 32 px or fewer")
-        source = _source_model(config.grow_from, "grow_from", image_size // 2, channels)
-        unfinished = [layer.alpha for layer in _fade_layers(source) if float(layer.alpha) < 1.0]
+        source = _source_model(config.grow_from, source_settings, "grow_from", image_size // 2, channels)
+        unfinished = [layer.alpha for layer in source.fade_layers if float(layer.alpha) < 1.0]
         if unfinished:
             raise ValueError(f"grow_from {config.grow_from} is still fading in its last growth (alpha "
                              f"{float(unfinished[0]):.3f}): train it past its fade_steps first")
@@ -87,7 +87,7 @@ def start_from(model: keras.Model, config: TrainConfig, image_size: int, channel
                f"{config.fade_steps} steps"
     if config.init_from is not None:
         parts = parse_init_parts(config.init_parts)
-        source = _source_model(config.init_from, "init_from", image_size, channels)
+        source = _source_model(config.init_from, run_settings(config.init_from), "init_from", image_size, channels)
         if "ema" in parts and (source.ema_generator is None or model.ema_generator is None):
             which = config.init_from if source.ema_generator is None else "this run"
             raise ValueError(f"init_parts names ema, but {which} has no EMA generator (ema_decay 0)")
@@ -101,9 +101,8 @@ def start_from(model: keras.Model, config: TrainConfig, image_size: int, channel
     return None
 
 
-def _source_model(run: str | Path, setting: str, image_size: int, channels: int) -> keras.Model:
-    """The GAN of `run`, at its newest checkpoint."""
-    saved = run_settings(run)
+def _source_model(run: str | Path, saved: dict, setting: str, image_size: int, channels: int) -> keras.Model:
+    """The GAN of `run` (whose config.json is `saved`), at its newest checkpoint."""
     if get_preset(saved["model"]).kind != "gan":
         raise ValueError(f"{setting} {run} is a {saved['model']} run: it has no GAN networks to copy")
     checkpoints = list_checkpoints(Path(run) / "checkpoints")
@@ -118,10 +117,6 @@ def _source_model(run: str | Path, setting: str, image_size: int, channels: int)
     except ValueError as error:
         raise ValueError(f"{setting} {run}: {error} (are its images {image_size} px?)") from None
     return source
-
-
-def _fade_layers(model) -> list[FadeIn]:
-    return [layer for layer in model.generator.layers + model.discriminator.layers if isinstance(layer, FadeIn)]
 
 
 def _start_ema(model, source, copy_source_ema: bool, copy) -> None:

@@ -7,7 +7,7 @@ import math
 import keras
 from keras import layers
 
-from gans_keras.config import G_INPUTS
+from gans_keras.config import G_INPUTS, NORMAL_STD
 from gans_keras.layers.batch_norm import batch_norm
 from gans_keras.layers.fade import FadeIn
 from gans_keras.layers.spectral_norm import SpectralNormalization
@@ -15,7 +15,6 @@ from gans_keras.layers.spectral_norm import SpectralNormalization
 MIN_SIZE, MAX_SIZE = 8, 256
 INITIALIZERS = ("glorot", "normal", "orthogonal")
 CONDITIONINGS = ("projection", "channel")
-NORMAL_STD = 0.02
 
 
 def kernel_initializer(name: str, std: float = NORMAL_STD) -> keras.initializers.Initializer:
