@@ -130,6 +130,18 @@ def likelihood_table(pattern: str) -> str:
     return "\n".join(lines)
 
 
+def faults_table() -> str:
+    """benchmarks/faults.py's kills: where each landed and the steps it cost."""
+    record = json.loads((RESULTS / "faults.json").read_text())
+    rows = ["| kill | moment | last step done | resumed from | steps lost |", "|---|---|---|---|---|"]
+    rows += [f"| {kill['kill'] + 1} | {kill['moment']} | {kill.get('last_step_done', '')} | "
+             f"{kill.get('resumed_from', '')} | {kill.get('steps_lost', '')} |" for kill in record["kills"]]
+    ending = "equal" if record["weights_equal_unbroken"] else "DIFFER from"
+    rows.append(f"| all | checkpoint every {record['checkpoint_every']} steps | | | "
+                f"at most {record['max_steps_lost']}; final weights {ending} the unbroken run's |")
+    return "\n".join(rows)
+
+
 def _kind(name: str) -> str | None:
     """The benchmark that wrote results/<name>.json, None without one."""
     path = RESULTS / f"{name}.json"
@@ -137,7 +149,9 @@ def _kind(name: str) -> str | None:
 
 
 def main(which: str) -> int:
-    if which in PROMPTED_GROUPS:
+    if which == "faults":
+        print(faults_table())
+    elif which in PROMPTED_GROUPS:
         print(prompted_table(f"{PROMPTED_GROUPS[which]}*.json"))
     elif which in LIKELIHOOD_GROUPS:
         print(likelihood_table(f"{LIKELIHOOD_GROUPS[which]}*.json"))
@@ -153,7 +167,7 @@ def main(which: str) -> int:
         print(runs_table(f"*_{which}.json", "minutes_total"))
     else:
         print("choose one of: 15min, 25min, 60min, ablation, tricks, sngan_steps, grow, warm, text, t2i, iddpm, "
-              "diffusion_15min, diffusion_60min, diffusion_60min_guidance, compare_15min, compare_60min",
+              "faults, diffusion_15min, diffusion_60min, diffusion_60min_guidance, compare_15min, compare_60min",
               file=sys.stderr)
         return 2
     return 0

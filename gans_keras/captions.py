@@ -21,7 +21,7 @@ from pathlib import Path
 import numpy as np
 import tensorflow as tf
 
-from gans_keras.data import _load_image, load_arrays
+from gans_keras.data import _load_image, check_one_batch, load_arrays
 
 log = logging.getLogger(__name__)
 
@@ -165,6 +165,11 @@ def load_caption_folder(path: str | os.PathLike, *, image_size: int | None = Non
     if not root.is_dir():
         raise FileNotFoundError(f"image folder {root} does not exist or is not a folder")
     metadata = _read_metadata(root)
+    outside = sorted(name for name in metadata
+                     if Path(name).is_absolute() or not (root / name).resolve().is_relative_to(root.resolve()))
+    if outside:
+        raise ValueError(f"{len(outside)} file name(s) in {root}'s captions lie outside it, e.g. {outside[0]!r}: name "
+                         f"the images by their paths inside the folder")
     missing = sorted(name for name in metadata if not (root / name).is_file())
     if missing:
         raise FileNotFoundError(f"{len(missing)} file(s) named in {root}'s captions do not exist, e.g. {missing[0]}")
@@ -183,7 +188,8 @@ def load_caption_folder(path: str | os.PathLike, *, image_size: int | None = Non
         log.warning("skipped %s", message)
     shapes = {image.shape for image in images}
     if len(shapes) > 1:
-        raise ValueError(f"images in {root} have different sizes {sorted(shapes)[:3]}...: pass image_size")
+        raise ValueError(f"images in {root} have different sizes {sorted(shapes)[:3]}...: pass --image-size "
+                         "(image_size)")
     return np.stack(images), captions
 
 
@@ -216,6 +222,8 @@ def load_captioned_dataset(name: str = BUILTIN, split: str = "train", *, batch_s
         source = tf.data.Dataset.from_tensor_slices((images, tf.ragged.constant(captions)))
     elif name.startswith("folder:"):
         images, captions = load_caption_folder(name[len("folder:"):], image_size=image_size, channels=channels or 3)
+        if repeat:
+            check_one_batch(name, len(images), batch_size)
         source = tf.data.Dataset.from_tensor_slices((images, tf.ragged.constant(captions)))
     elif name.startswith("tfds:"):
         if not caption_key:

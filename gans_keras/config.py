@@ -327,6 +327,7 @@ class TrainConfig:
                                            applies_to=UNPROMPTED_MODELS)
 
     def __post_init__(self):
+        self._check_types()
         get_preset(self.model)
         positive = ("latent_dim", "g_width", "d_width", "n_critic", "batch_size", "unet_width", "unet_res_blocks",
                     "steps", "sample_every", "checkpoint_every", "keep_checkpoints", "log_every", "eval_samples",
@@ -391,6 +392,21 @@ class TrainConfig:
         # Python API (make_config, a config file) is silently dropped.
         changed = {name: value for name, value in self.to_dict().items() if value != DEFAULTS[name]}
         check_applicable(changed, self.model)
+
+    def _check_types(self):
+        """Each setting holds its annotated type (a config file's "steps": "ten" is named here, not
+        deep inside training); a whole number is accepted where a float is meant."""
+        for setting in SETTINGS:
+            value = getattr(self, setting.name)
+            kind, *optional = setting.type.replace(" ", "").split("|")
+            if value is None and optional:
+                continue
+            if kind == "float" and isinstance(value, int) and not isinstance(value, bool):
+                value = float(value)
+                setattr(self, setting.name, value)
+            if type(value).__name__ != kind:
+                raise ValueError(f"{setting.name} must be {'an' if kind == 'int' else 'a'} {kind}"
+                                 f"{' or null' if optional else ''}, got {value!r}")
 
     def _check_networks_and_starts(self):
         if self.init_std <= 0:

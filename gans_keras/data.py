@@ -75,6 +75,12 @@ def _load_image(path: Path, channels: int, image_size: int | None) -> np.ndarray
 
     with Image.open(path) as image:
         image.load()
+        if image.mode.startswith("I") or image.mode == "F":
+            # 16-bit grayscale (opened as I;16 or I): PIL's convert("L") clips it to white, so
+            # rescale 0..65535 to 0..255; an 8-bit range stored wide is kept.
+            wide = np.asarray(image, dtype=np.float64)
+            wide = wide / 257.0 if wide.max() > 255 else wide
+            image = Image.fromarray(np.clip(np.round(wide), 0, 255).astype(np.uint8))
         if image.mode in ("RGBA", "LA", "P"):
             # Transparent backgrounds (sprites) become white rather than black.
             rgba = image.convert("RGBA")
@@ -142,7 +148,7 @@ def load_folder(
     shapes = {image.shape for image in images}
     if len(shapes) > 1:
         raise ValueError(
-            f"images in {root} have different sizes {sorted(shapes)[:3]}...: pass image_size"
+            f"images in {root} have different sizes {sorted(shapes)[:3]}...: pass --image-size (image_size)"
         )
     class_names = [d.name for d in class_dirs] or [root.name]
     return np.stack(images), np.asarray(labels, dtype=np.int32), class_names
@@ -172,6 +178,19 @@ def load_arrays(
     if images.ndim == 3:  # (N, H, W) grayscale -> (N, H, W, 1)
         images = images[..., None]
     return images.astype(np.uint8), labels.reshape(-1).astype(np.int32)
+
+
+def native_channels(name: str) -> int | None:
+    """Channels a dataset's images come with; None for folders, which are read at any."""
+    if name in KERAS_DATASETS:
+        return 3 if name == "cifar10" else 1
+    if name.startswith("tfds:"):
+        import tensorflow_datasets as tfds
+
+        return int(tfds.builder(name[len("tfds:") :]).info.features["image"].shape[-1])
+    if name.startswith("folder:"):
+        return None
+    raise ValueError(f"unknown dataset {name!r}: choose from {', '.join(DATASET_CHOICES)}")
 
 
 def num_classes(name: str) -> int:
@@ -213,6 +232,12 @@ def _tfds_source(name: str, split: str, data_dir: str | None) -> tf.data.Dataset
         ),
         num_parallel_calls=tf.data.AUTOTUNE,
     )
+
+
+def check_one_batch(name: str, count: int, batch_size: int) -> None:
+    """Refuses a training set smaller than one batch (each batch would repeat its images)."""
+    if count < batch_size:
+        raise ValueError(f"{name} has {count} images, fewer than one batch of {batch_size}: lower --batch-size")
 
 
 def load_dataset(
@@ -265,6 +290,8 @@ def load_dataset(
         images, labels = load_arrays(name, split, **folder_options)
         source = tf.data.Dataset.from_tensor_slices((images, labels))
         num_examples = len(images)
+        if repeat and drop_remainder:
+            check_one_batch(name, num_examples, batch_size)
 
     def preprocess(image, label):
         image = tf.cast(image, tf.float32)

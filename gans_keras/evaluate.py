@@ -58,11 +58,13 @@ def main(argv: list[str] | None = None) -> int:
             raise ValueError("the diffusion sampler flags apply to --run, not to --samples")
         if args.nll:
             return nll_main(args)
-        prompted = None
+        prompted, reference_channels = None, None
         if args.run:
-            config_path = args.run / "config.json"
-            run_dataset = json.loads(config_path.read_text())["dataset"] if config_path.exists() else "fashion_mnist"
+            run_config = read_run_config(args.run)
+            run_dataset = run_config.get("dataset", "fashion_mnist")
             dataset = args.dataset or run_dataset
+            if dataset == run_dataset:
+                reference_channels = run_config.get("channels")
             generator = load_configured_generator(args)
             if takes_prompts(generator):
                 prompted = text_run_prompts(run_dataset, args.num, args.seed)
@@ -75,17 +77,42 @@ def main(argv: list[str] | None = None) -> int:
             images = read_images(args.samples)
             dataset = args.dataset or "fashion_mnist"
             out = args.out or args.samples.with_name("metrics.json")
-        metrics = evaluate_images(images, dataset, args.split, args.backbone, args.num, args.inception_graph)
+        existing = read_metrics(out)
+        metrics = evaluate_images(images, dataset, args.split, args.backbone, args.num, args.inception_graph,
+                                  reference_channels=reference_channels)
         if prompted is not None:
             metrics["adherence"] = adherence(images, *prompted[1:])
+        write_json(out, {**existing, args.backbone: metrics})
     except (ValueError, FileNotFoundError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
-    existing = json.loads(out.read_text()) if out.is_file() else {}
-    write_json(out, {**existing, args.backbone: metrics})
+    except OSError as error:
+        print(f"error: cannot write {error.filename}: {error.strerror}", file=sys.stderr)
+        return 2
     print(format_table(metrics))
     print(f"wrote {out}")
     return 0
+
+
+def read_run_config(run: Path) -> dict:
+    """A run directory's settings; {} for a directory holding only a generator."""
+    path = run / "config.json"
+    if not path.is_file():
+        return {}
+    try:
+        return json.loads(path.read_text())
+    except json.JSONDecodeError as error:
+        raise ValueError(f"{path} is not valid JSON ({error})") from None
+
+
+def read_metrics(path: Path) -> dict:
+    """An existing metrics file, whose other backbones' scores a new evaluation keeps."""
+    if not path.is_file():
+        return {}
+    try:
+        return json.loads(path.read_text())
+    except json.JSONDecodeError as error:
+        raise ValueError(f"{path} is not valid JSON ({error}): move it away or pass another --out") from None
 
 
 def read_images(path: Path) -> np.ndarray:
@@ -123,12 +150,12 @@ def nll_main(args: argparse.Namespace) -> int:
     sampler = load_configured_generator(args)
     if not isinstance(sampler, DiffusionSampler):
         raise ValueError(f"{args.run} is not a diffusion run: --nll needs one")
-    dataset = args.dataset or json.loads((args.run / "config.json").read_text())["dataset"]
+    dataset = args.dataset or read_run_config(args.run).get("dataset", "fashion_mnist")
     images, labels = load_arrays(dataset, args.split)
     images, labels = images[:args.num], labels[:args.num]
-    result = sampler_nll(sampler, images, labels if sampler.num_classes is not None else None, seed=args.seed)
     out = args.out or args.run / "metrics.json"
-    existing = json.loads(out.read_text()) if out.is_file() else {}
+    existing = read_metrics(out)
+    result = sampler_nll(sampler, images, labels if sampler.num_classes is not None else None, seed=args.seed)
     write_json(out, {**existing, "nll": {"dataset": dataset, "split": args.split, **result}})
     print(f"NLL {result['bits_per_dim']:.4f} +- {result['standard_error']:.4f} bits/dim on {result['images']:,} "
           f"{dataset} {args.split} images (prior term {result['prior_bits_per_dim']:.2e})")

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import numpy as np
 
-from gans_keras.data import load_dataset
+from gans_keras.data import load_dataset, native_channels
 from gans_keras.io import atomic_path
 from gans_keras.metrics import (
     feature_statistics,
@@ -76,12 +76,23 @@ def evaluate_images(
     num: int = 10_000,
     inception_graph: str | None = None,
     verbose: bool = True,
+    reference_channels: int | None = None,
 ) -> dict:
     """All metrics of uint8 images (N, H, W, C) against `num` real images of `dataset`/`split`.
+
+    The images must have the reference's channels: `reference_channels` if given (a run trained
+    on a dataset converted to other channels), else the dataset's own.
 
     With a classifier backbone, also `predicted_class_counts`: how many images the classifier
     assigns to each class, the direct check that a model covers every class.
     """
+    if num < 2:
+        raise ValueError(f"num must be at least 2 (FID needs a covariance), got {num}")
+    images = check_images(images)
+    channels = reference_channels or native_channels(dataset)
+    if channels not in (None, images.shape[3]):
+        raise ValueError(f"the images have {images.shape[3]} channel(s) but {dataset} has {channels}: convert them "
+                         f"or compare them with a {images.shape[3]}-channel dataset (--dataset)")
     if len(images) < num:
         raise ValueError(f"{num} samples requested but only {len(images)} given: generate more or lower --num")
     images = images[:num]
@@ -90,7 +101,7 @@ def evaluate_images(
     real = reference_features(extractor, dataset, split, num, images.shape[1], images.shape[3], verbose)
     mu, sigma = feature_statistics(features)
     is_mean, is_std = inception_score(logits)
-    kid_mean, kid_std = kernel_inception_distance(features, real["features"], subset_size=min(1000, num))
+    kid_mean, kid_std = kernel_inception_distance(features, real["features"])
     classes = {}
     if backbone.startswith("classifier:"):
         classes = {"predicted_class_counts": predicted_class_counts(logits).tolist()}
@@ -105,9 +116,45 @@ def evaluate_images(
         "is_std": is_std,
         "kid_mean": kid_mean,
         "kid_std": kid_std,
+        "kid_subset_size": min(1000, len(images)),
         **precision_recall(real["features"], features, k=3),
         **classes,
     }
+
+
+def check_images(images: np.ndarray) -> np.ndarray:
+    """Images as uint8 (N, H, W, C) for scoring, or a ValueError saying what is wrong with them.
+
+    Anything but integers in 0..255 is refused rather than guessed at: float images in [-1, 1]
+    scored as if in 0..255 look black, and uint8 in 0..1 look black too, each scored silently.
+    """
+    images = np.asarray(images)
+    if images.size == 0:
+        raise ValueError(f"the images array is empty (shape {images.shape})")
+    if images.ndim == 3:
+        raise ValueError(f"the images are (N, H, W) {images.shape}, without a channel axis: add one "
+                         "(images[..., None])")
+    if images.ndim != 4 or images.shape[-1] not in (1, 3):
+        raise ValueError(f"images must be (N, H, W, 1 or 3), got shape {images.shape}")
+    if images.dtype.kind not in "uif":
+        raise ValueError(f"images must be numbers, uint8 0..255, got {images.dtype}")
+    if images.dtype.kind == "f":
+        broken = ~np.isfinite(images).all(axis=(1, 2, 3))
+        if broken.any():
+            raise ValueError(f"{broken.sum()} of {len(images)} images have NaN or inf pixels (the first is image "
+                             f"{broken.argmax()})")
+    low, high = images.min(), images.max()
+    if images.dtype.kind == "f":
+        conversion = ("((images + 1) * 127.5)" if low < 0 else "(images * 255)") if high <= 1 else "images"
+        raise ValueError(f"the images are {images.dtype} in {low:.4g}..{high:.4g}; evaluation takes uint8 0..255: "
+                         f"convert them with np.clip(np.round({conversion}), 0, 255).astype(np.uint8)")
+    if low < 0 or high > 255:
+        raise ValueError(f"the images are {images.dtype} in {low}..{high}, outside 0..255 (16-bit images?): "
+                         "scale them to uint8 0..255")
+    if high <= 1:
+        raise ValueError(f"the images are {images.dtype} with every pixel 0 or 1: if they are in 0..1, scale them "
+                         "to 0..255 (images * 255)")
+    return images.astype(np.uint8, copy=False)
 
 
 def format_table(metrics: dict) -> str:

@@ -57,6 +57,20 @@ def _fsync(path: str | os.PathLike) -> None:
         os.close(fd)
 
 
+def check_writable(directory: str | os.PathLike) -> None:
+    """Raises what writing in `directory` would (a read-only, forbidden or full place, a file in
+    the path), before any work is done; makes nothing: a directory yet to be made is checked
+    where it would be made."""
+    place = Path(directory).absolute()
+    while not place.exists():
+        place = place.parent
+    if not place.is_dir():
+        raise NotADirectoryError(errno.ENOTDIR, os.strerror(errno.ENOTDIR), str(place))
+    with tempfile.TemporaryFile(dir=place) as probe:
+        probe.write(b"0")
+        probe.flush()
+
+
 def remove_stray_temporaries(directory: str | os.PathLike) -> list[Path]:
     """Deletes the temporary files an interrupted atomic write left in `directory` (a killed
     process never reaches its cleanup); returns them."""

@@ -18,7 +18,7 @@ import numpy as np
 
 from gans_keras.cli import HelpFormatter
 from gans_keras.flags import flag_name
-from gans_keras.io import write_json
+from gans_keras.io import WRITE_ERRORS, check_writable, write_json
 from gans_keras.samplers.loop import DiffusionSampler, plot_sampling_stats
 from gans_keras.samplers.options import CONFIG_NAMES, add_flags, given_settings
 from gans_keras.sampling import (
@@ -76,6 +76,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--out", type=Path, help="output .npz (default: RUN/samples.npz); the grid goes beside it as .png"
     )
+    parser.add_argument("--overwrite", action="store_true", help="replace the output file if it exists")
     parser.add_argument("--seed", type=int, default=0,
                         help="seed of the latent vectors (and of a diffusion sampler's step noise)")
     parser.add_argument("--batch-size", type=int, default=500, help="images per generator call")
@@ -90,9 +91,11 @@ def main(argv: list[str] | None = None) -> int:
     diffusion.add_argument("--stats", type=Path, help="write per-step min/max/std of x_t and x_0 of the last "
                            "batch to this .json, and a plot beside it (.png)")
     args = parser.parse_args(argv)
+    out = args.out or args.run / "samples.npz"
     try:
         prompts = read_prompts(args)
         generator = load_configured_generator(args, extra_flags=("stats",))
+        check_output(out, args.overwrite)
         classes = generator_classes(generator)
         labels = None
         if prompts is not None and not takes_prompts(generator):
@@ -104,20 +107,41 @@ def main(argv: list[str] | None = None) -> int:
                 raise ValueError("--class does not apply to a text-to-image run: describe the class in the prompt")
             prompts = [prompts[i] for i in balanced_labels(args.num, len(prompts))]
         elif args.label is not None:
+            if classes is None:
+                raise ValueError(f"{args.run} is unconditional: --class does not apply")
+            if not 0 <= args.label < classes:
+                raise ValueError(f"--class {args.label} is not one of {args.run}'s classes, 0..{classes - 1}")
             labels = np.full(args.num, args.label)
         elif classes is not None:
             labels = balanced_labels(args.num, classes)
         images = sample(generator, args.num, args.seed, args.batch_size, labels=labels, prompts=prompts)
-    except (ValueError, FileNotFoundError) as error:
+        out, grid = write_samples(images, out, labels, prompts)
+        print(f"wrote {len(images)} images {images.shape[1:]} to {out} and a grid to {grid}")
+        if args.stats is not None:
+            write_json(args.stats, {key: value.tolist() for key, value in generator.stats.items()})
+            plot_sampling_stats(generator.stats, args.stats.with_suffix(".png"))
+            print(f"wrote sampling statistics to {args.stats} and {args.stats.with_suffix('.png')}")
+    except (ValueError, FileNotFoundError, FileExistsError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
-    out, grid = write_samples(images, args.out or args.run / "samples.npz", labels, prompts)
-    print(f"wrote {len(images)} images {images.shape[1:]} to {out} and a grid to {grid}")
-    if args.stats is not None:
-        write_json(args.stats, {key: value.tolist() for key, value in generator.stats.items()})
-        plot_sampling_stats(generator.stats, args.stats.with_suffix(".png"))
-        print(f"wrote sampling statistics to {args.stats} and {args.stats.with_suffix('.png')}")
+    except OSError as error:
+        if error.errno not in WRITE_ERRORS:
+            raise
+        print(f"error: cannot write {error.filename}: {error.strerror}", file=sys.stderr)
+        return 2
     return 0
+
+
+def check_output(out: Path, overwrite: bool) -> None:
+    """Refuses, before any sampling, an output that is no .npz, exists (without --overwrite) or
+    lies where nothing can be written."""
+    if out.suffix != ".npz":
+        raise ValueError(f"--out {out} must end in .npz")
+    if out.is_dir():
+        raise FileExistsError(f"--out {out} is a directory: name a .npz file")
+    if out.exists() and not overwrite:
+        raise FileExistsError(f"{out} exists: pass --overwrite to replace it, or another --out")
+    check_writable(out.parent)
 
 
 if __name__ == "__main__":

@@ -7,6 +7,7 @@ latents (noise images for diffusion), with labels for conditional models, to ima
 from __future__ import annotations
 
 import json
+import zipfile
 from pathlib import Path
 
 import keras
@@ -20,6 +21,11 @@ from gans_keras.viz import save_grid, to_uint8
 def load_network(path: str | Path) -> keras.Model:
     """A saved `.keras` network, in Keras' safe mode: a file holding a Lambda layer (code that
     would run on load) is refused, and the package's networks have none."""
+    if not Path(path).is_file():
+        raise FileNotFoundError(f"{path} does not exist")
+    if not zipfile.is_zipfile(path):
+        raise ValueError(f"{path} is not a readable .keras file (truncated or corrupt?): train the run again or "
+                         "restore the file")
     try:
         return keras.saving.load_model(path, compile=False, safe_mode=True)
     except ValueError as error:
@@ -38,6 +44,8 @@ def load_generator(run: str | Path) -> keras.Model | DiffusionSampler:
     from gans_keras.presets import get_preset
     from gans_keras.schedules import NoiseSchedule
 
+    if not Path(run).is_dir():
+        raise FileNotFoundError(f"no run directory {run}")
     path = Path(run) / "generator.keras"
     if not path.exists():
         raise FileNotFoundError(f"no generator.keras in {run}: train the run to its end first")
@@ -119,6 +127,8 @@ def sample(
         raise ValueError(f"num must be >= 1, got {num}")
     if start < 0:
         raise ValueError(f"start must be >= 0, got {start}")
+    if batch_size < 1:
+        raise ValueError(f"batch_size must be >= 1, got {batch_size}")
     classes = generator_classes(generator)
     if takes_prompts(generator):
         if labels is not None:
@@ -133,8 +143,11 @@ def sample(
         raise ValueError("this generator is unconditional: it takes no class labels")
     elif classes is not None:
         labels = balanced_labels(start + num, classes)[start:] if labels is None else np.asarray(labels)
-        if labels.shape != (num,) or labels.min() < 0 or labels.max() >= classes:
-            raise ValueError(f"labels must be {num} integers in [0, {classes}), got shape {labels.shape}")
+        if labels.shape != (num,):
+            raise ValueError(f"labels must be {num} integers, one per image, got shape {labels.shape}")
+        if labels.min() < 0 or labels.max() >= classes:
+            raise ValueError(f"labels must be in [0, {classes}), the generator's classes, got "
+                             f"{labels.min()}..{labels.max()}")
         labels = labels.astype("int32")
     latents = np.random.default_rng(seed).standard_normal((start + num, *latent_shape(generator)))[start:]
     latents = latents.astype("float32")

@@ -111,9 +111,9 @@ def main(argv: list[str] | None = None) -> int:
             raise
         # Every file is written atomically, so what was there before the failed write is intact.
         last = list_checkpoints(out / "checkpoints") if out else []
-        print(f"error: cannot write {error.filename}: {error.strerror}; the newest checkpoint, "
-              f"{last[-1] if last else 'none yet'}, is intact: free space or fix permissions, then --resume",
-              file=sys.stderr)
+        kept = (f"the newest checkpoint, {last[-1]}, is intact: free space or fix permissions, then --resume" if last
+                else "no checkpoint was written yet: free space, fix permissions or choose another --out")
+        print(f"error: cannot write {error.filename}: {error.strerror}; {kept}", file=sys.stderr)
         return 2
     if summary.get("stopped_by") in SIGNAL_EXIT:
         print(f"stopped by {summary['stopped_by']} at step {summary['steps']} with its checkpoint written: the same "

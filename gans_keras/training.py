@@ -7,7 +7,6 @@ import dataclasses
 import functools
 import json
 import re
-import tempfile
 import time
 from pathlib import Path
 
@@ -27,7 +26,7 @@ from gans_keras.checkpoint import (
 from gans_keras.config import TrainConfig
 from gans_keras.data import load_dataset, num_classes
 from gans_keras.distribute import is_chief, is_multi_worker, make_strategy, on_any_worker
-from gans_keras.io import atomic_path, remove_stray_temporaries, write_json
+from gans_keras.io import atomic_path, check_writable, remove_stray_temporaries, write_json
 from gans_keras.metrics.callback import EvaluationCallback, default_backbone
 from gans_keras.models.registry import get_model
 from gans_keras.presets import get_preset
@@ -110,8 +109,7 @@ def train(config: TrainConfig, out: str | Path, resume: bool = False, verbose: b
             f"{out} already holds checkpoints: pass --resume to continue it, or choose another --out"
         )
     if chief:  # an output directory that cannot be written is refused before any work
-        out.mkdir(parents=True, exist_ok=True)
-        tempfile.TemporaryFile(dir=out).close()
+        check_writable(out)
     keras.utils.set_random_seed(config.seed)
     text = get_preset(config.model).text
     caption_text = None
@@ -132,6 +130,10 @@ def train(config: TrainConfig, out: str | Path, resume: bool = False, verbose: b
         )
     if (get_preset(config.model).conditional or config.aux_classifier) and config.num_classes is None:
         config = dataclasses.replace(config, num_classes=num_classes(config.dataset))
+        if config.num_classes < 2:
+            raise ValueError(f"{config.dataset} has one class (a folder without class subfolders, or one subfolder): "
+                             f"{config.model if get_preset(config.model).conditional else '--aux-classifier'} "
+                             f"needs two or more; train an unconditional model")
     _, height, width, channels = dataset.element_spec[0].shape
     if height is None or height != width:
         raise ValueError(

@@ -36,7 +36,8 @@ def table_names() -> list[str]:
     sampler_sweeps = sorted(name for name, kind in benchmark.items() if kind == "diffusion_samplers"
                             and not name.startswith(tuple(prefixes.values())))
     groups = [group for group, prefix in prefixes.items() if any(RESULTS.glob(f"{prefix}*.json"))]
-    return [*budgets, *groups, *diffusion_runs, *compared, *sampler_sweeps, *throughputs]
+    faults = ["faults"] if (RESULTS / "faults.json").exists() else []
+    return [*budgets, *groups, *diffusion_runs, *compared, *sampler_sweeps, *throughputs, *faults]
 
 
 def test_every_budget_has_a_table():

@@ -1,5 +1,6 @@
-"""Faults a run survives: a truncated newest checkpoint, temporaries of an interrupted write, and
-re-issuing one command after a crash (--resume auto); durable writes; files that would run code
+"""Faults a run survives: kill -9 at any moment (inside checkpoint writes too), SIGTERM, a failed
+write, a truncated newest checkpoint, temporaries of an interrupted write, and re-issuing one
+command after a crash (--resume auto); durable writes; files that would run code
 on loading (a Lambda layer, pickled arrays) refused."""
 
 import json
@@ -9,6 +10,7 @@ import signal
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import keras
 import numpy as np
@@ -17,6 +19,8 @@ import pytest
 from gans_keras.io import write_json
 from gans_keras.train import main
 from tests.test_train import TINY
+
+ROOT = Path(__file__).resolve().parents[1]
 
 
 def _weights_hash(run):
@@ -162,7 +166,8 @@ def test_an_output_directory_that_cannot_be_made_is_refused_before_training(tmp_
     blocker = tmp_path / "a_file"
     blocker.write_text("")
     assert main(TINY + ["--steps", "2", "--out", str(blocker / "run")]) == 2
-    assert capsys.readouterr().err.startswith(f"error: cannot write {blocker / 'run'}: Not a directory;")
+    assert capsys.readouterr().err == (f"error: cannot write {blocker}: Not a directory; no checkpoint was written "
+                                       f"yet: free space, fix permissions or choose another --out\n")
 
 
 def test_checkpoint_minutes_adds_checkpoints_by_time(tmp_path):
@@ -174,3 +179,17 @@ def test_checkpoint_minutes_adds_checkpoints_by_time(tmp_path):
         "ckpt-00000001.npz", "ckpt-00000002.npz", "ckpt-00000003.npz"]
     assert main(["--resume", "--out", str(run), "--steps", "4", "--checkpoint-minutes", "30"]) == 0
     assert json.loads((run / "config.json").read_text())["checkpoint_minutes"] == 30
+
+
+@pytest.mark.slow
+def test_kill_9_again_and_again_then_resume_auto_ends_as_an_unbroken_run(tmp_path):
+    """benchmarks/faults.py: SIGKILL at random moments and inside (slowed) checkpoint writes, the
+    same command with --resume auto after each, then to the end."""
+    out = tmp_path / "faults.json"
+    subprocess.run([sys.executable, "benchmarks/faults.py", "--kills", "4", "--steps", "16", "--work",
+                    str(tmp_path / "runs"), "--out", str(out)], cwd=ROOT, check=True, capture_output=True)
+    record = json.loads(out.read_text())
+    kills = record["kills"]
+    assert len(kills) == 4 and sum("inside a checkpoint write" in kill["moment"] for kill in kills) >= 2
+    assert all(0 <= kill["steps_lost"] <= record["checkpoint_every"] for kill in kills)
+    assert record["weights_equal_unbroken"] and record["temporaries_left"] == []

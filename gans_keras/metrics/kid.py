@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import sys
+
 import numpy as np
 
 
@@ -25,14 +27,20 @@ def kernel_inception_distance(
     subset_size: int = 1000,
     seed: int = 0,
 ) -> tuple[float, float]:
-    """Mean and std (ddof 0) of MMD^2 over random subsets drawn without replacement."""
+    """Mean and std (ddof 0) of MMD^2 over random subsets drawn without replacement.
+
+    With fewer features than `subset_size` on either side, the subsets are as large as the
+    smaller side allows, and a warning says so (torch-fidelity raises instead).
+    """
     features_a = np.asarray(features_a, dtype=np.float64)
     features_b = np.asarray(features_b, dtype=np.float64)
-    if subset_size > min(len(features_a), len(features_b)):
-        raise ValueError(
-            f"KID subset_size {subset_size} exceeds the samples ({len(features_a)}, {len(features_b)}): "
-            "pass a smaller subset_size"
-        )
+    largest = min(len(features_a), len(features_b))
+    if largest < 2:
+        raise ValueError(f"KID needs at least 2 images a side, got {len(features_a)} and {len(features_b)}")
+    if subset_size > largest:
+        print(f"warning: KID subsets of {largest} images, the most there are, instead of {subset_size}",
+              file=sys.stderr)
+        subset_size = largest
     rng = np.random.RandomState(seed)
     mmds = np.empty(num_subsets)
     for i in range(num_subsets):

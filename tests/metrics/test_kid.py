@@ -45,6 +45,11 @@ def test_same_distribution_is_unbiased_zero():
     assert different > 10 * np.std(means)
 
 
-def test_subset_larger_than_samples():
-    with pytest.raises(ValueError, match="subset_size 1000 exceeds"):
-        kernel_inception_distance(np.zeros((10, 4)), np.zeros((10, 4)))
+def test_fewer_samples_than_the_subset_use_the_largest_subset_and_say_so(capsys):
+    rng = np.random.default_rng(0)
+    a, b = rng.normal(size=(30, 4)), rng.normal(size=(12, 4))
+    assert kernel_inception_distance(a, b, num_subsets=5) == kernel_inception_distance(
+        a, b, num_subsets=5, subset_size=12)
+    assert "KID subsets of 12 images, the most there are, instead of 1000" in capsys.readouterr().err
+    with pytest.raises(ValueError, match="at least 2 images a side"):
+        kernel_inception_distance(a, b[:1])
