@@ -81,12 +81,13 @@ def fit_multi_worker(model: keras.Model, inputs: tf.data.Dataset, steps: int, ca
     callback_list.on_train_end(logs)
 
 
-def train(config: TrainConfig, out: str | Path, resume: bool = False, verbose: bool = True) -> dict:
+def train(config: TrainConfig, out: str | Path, resume: bool | str = False, verbose: bool = True) -> dict:
     """Trains `config.model` into the run directory `out`; returns the run's summary.
 
     With `resume`, training continues from the newest checkpoint in `out` to `config.steps`
     and gives the same weights as an unbroken run with the same seed. Without it, a run
-    directory that already holds checkpoints is refused rather than overwritten.
+    directory that already holds checkpoints is refused rather than overwritten. `resume="auto"`
+    continues `out` if it holds checkpoints and starts it otherwise (the CLI's --resume auto).
 
     Under `config.strategy` the model is built in the strategy's scope and `config.batch_size`
     is the global batch. In a multi-worker cluster every worker calls this with the same `out`
@@ -102,6 +103,10 @@ def train(config: TrainConfig, out: str | Path, resume: bool = False, verbose: b
     out = Path(out)
     checkpoint_dir = out / "checkpoints"
     checkpoints = list_checkpoints(checkpoint_dir)
+    if resume not in (True, False, "auto"):
+        raise ValueError(f"resume must be True, False or 'auto', got {resume!r}")
+    if resume == "auto":
+        resume = bool(checkpoints)
     if resume and not checkpoints:
         raise FileNotFoundError(f"cannot resume: no checkpoint in {checkpoint_dir}")
     if not resume and checkpoints:

@@ -240,3 +240,10 @@ def test_evaluate_fewer_images_than_the_kid_subset_uses_the_largest_and_says_so(
     assert "warning: KID subsets of 30 images, the most there are, instead of 1000" in capsys.readouterr().err
     metrics = json.loads((tmp_path / "metrics.json").read_text())["classifier:fashion_mnist"]
     assert metrics["kid_subset_size"] == 30 and np.isfinite(metrics["kid_mean"])
+
+
+def test_evaluate_a_run_trained_at_other_channels_compares_it_with_the_dataset_at_those(tmp_path, capsys):
+    run = tmp_path / "rgb"
+    assert train_main(TINY + ["--model", "dcgan", "--channels", "3", "--steps", "2", "--out", str(run)]) == 0
+    assert evaluate_main(["--run", str(run), "--num", "20"]) == 0
+    assert json.loads((run / "metrics.json").read_text())["classifier:fashion_mnist"]["num_samples"] == 20

@@ -77,6 +77,19 @@ def test_resume_auto_starts_then_continues(tmp_path, capsys):
     assert "--resume auto needs --out" in capsys.readouterr().err
 
 
+def test_the_api_resumes_auto_too(tmp_path):
+    from gans_keras.config import make_config
+    from gans_keras.training import train
+
+    tiny = dict(g_width=8, d_width=8, latent_dim=16, batch_size=8, n_critic=2, sample_every=2, checkpoint_every=2)
+    assert train(make_config(tiny, {"steps": 2}), tmp_path / "run", resume="auto", verbose=False)["steps"] == 2
+    summary = train(make_config(tiny, {"steps": 4}), tmp_path / "run", resume="auto", verbose=False)
+    unbroken = train(make_config(tiny, {"steps": 4}), tmp_path / "unbroken", verbose=False)
+    assert summary["steps"] == 4 and summary["weights_sha256"] == unbroken["weights_sha256"]
+    with pytest.raises(ValueError, match="resume must be True, False or 'auto'"):
+        train(make_config(tiny), tmp_path / "run", resume="yes")
+
+
 def test_a_generator_with_a_lambda_layer_is_refused(tmp_path, capsys):
     from gans_keras.sample import main as sample_main
 
