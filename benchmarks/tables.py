@@ -13,6 +13,8 @@ README's numbers are the files' numbers.
     python benchmarks/tables.py iddpm             # Improved DDPM against L_simple: samplers and bits/dim
     python benchmarks/tables.py grow              # a GAN grown 16 -> 32 against one trained at 32
     python benchmarks/tables.py warm              # a new generator against a trained or a fresh discriminator
+    python benchmarks/tables.py faults            # benchmarks/faults.py's kills
+    python benchmarks/tables.py leaderboard       # each model's best at 15 and 60 minutes (gans_keras.report)
 """
 
 from __future__ import annotations
@@ -20,6 +22,8 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
+
+from gans_keras.report import leaderboard_table
 
 RESULTS = Path(__file__).resolve().parent / "results"
 BACKBONE = "classifier:fashion_mnist"
@@ -149,7 +153,9 @@ def _kind(name: str) -> str | None:
 
 
 def main(which: str) -> int:
-    if which == "faults":
+    if which == "leaderboard":
+        print(leaderboard_table())
+    elif which == "faults":
         print(faults_table())
     elif which in PROMPTED_GROUPS:
         print(prompted_table(f"{PROMPTED_GROUPS[which]}*.json"))
@@ -167,7 +173,8 @@ def main(which: str) -> int:
         print(runs_table(f"*_{which}.json", "minutes_total"))
     else:
         print("choose one of: 15min, 25min, 60min, ablation, tricks, sngan_steps, grow, warm, text, t2i, iddpm, "
-              "faults, diffusion_15min, diffusion_60min, diffusion_60min_guidance, compare_15min, compare_60min",
+              "faults, leaderboard, diffusion_15min, diffusion_60min, diffusion_60min_guidance, compare_15min, "
+              "compare_60min",
               file=sys.stderr)
         return 2
     return 0

@@ -80,6 +80,8 @@ EVALUATION = Section("evaluation", "FID and KID while training")
 NORMAL_STD = 0.02
 # --g-input (gans_keras.networks.common.latent_to_map makes each).
 G_INPUTS = ("dense", "reshape", "conv")
+# --optimizer (gans_keras.models.registry.make_optimizer makes each).
+OPTIMIZERS = ("adam", "adamw", "rmsprop", "sgd")
 # --init-parts: the GAN's networks a warm start can copy.
 INIT_PARTS = ("generator", "discriminator", "ema")
 
@@ -266,9 +268,11 @@ class TrainConfig:
                                            "takes n_critic batches), per update for diffusion")
     lr_g: float = OPTIMISATION.setting(2e-4, "learning rate of the generator (a GAN's) or of the diffusion network")
     lr_d: float = OPTIMISATION.setting(2e-4, "learning rate of the discriminator", applies_to=GANS)
-    beta_1: float = OPTIMISATION.setting(0.5, "Adam's beta_1, for every optimiser")
-    beta_2: float = OPTIMISATION.setting(0.999, "Adam's beta_2, for every optimiser")
-    optimizer: str = OPTIMISATION.setting("adam", "adam or adamw (decoupled weight decay)", choices=("adam", "adamw"))
+    beta_1: float = OPTIMISATION.setting(0.5, "Adam's beta_1, for every optimiser (sgd: its momentum)")
+    beta_2: float = OPTIMISATION.setting(0.999, "Adam's beta_2, for every optimiser (rmsprop: its rho)")
+    optimizer: str = OPTIMISATION.setting(
+        "adam", "adam, adamw (decoupled weight decay), rmsprop (Adam's second moment alone: rho = --beta-2, "
+        "no momentum) or sgd (Adam's first moment alone: momentum = --beta-1)", choices=OPTIMIZERS)
     weight_decay: float = OPTIMISATION.setting(0.004, "AdamW's decoupled weight decay (Keras' default)")
     clip_grad_norm: float | None = OPTIMISATION.setting(None, "clip each network's global gradient norm to this",
                                                         none_means="no clipping")
@@ -384,6 +388,8 @@ class TrainConfig:
         if self.cpu_replicas is not None and (self.cpu_replicas < 1 or self.strategy != "mirrored"):
             raise ValueError(f"cpu_replicas splits the CPU for strategy mirrored: it must be >= 1 and needs "
                              f"--strategy mirrored, got {self.cpu_replicas} with strategy {self.strategy}")
+        if self.weight_decay != DEFAULTS["weight_decay"] and self.optimizer != "adamw":
+            raise ValueError(f"weight_decay is AdamW's: it needs optimizer adamw, not {self.optimizer}")
         if self.checkpoint_minutes is not None and self.checkpoint_minutes <= 0:
             raise ValueError(f"checkpoint_minutes must be > 0, got {self.checkpoint_minutes}")
         if self.max_minutes is not None and self.max_minutes <= 0:

@@ -523,6 +523,18 @@ def show(rows, real_row=True):
 
 after_15 = load("*_15min.json")
 show(after_15)"""),
+        new_markdown_cell("""\
+## Leaderboard
+
+Each model's best setting (and sampler) after 15 and 60 minutes, every score on 10,000 images,
+read by `gans_keras.report`, which also writes the leaderboard of `benchmarks/README.md` and the
+README. Only time-limited runs count, and seeds of one setting are averaged (mean ± std)."""),
+        new_code_cell("""\
+from IPython.display import Markdown
+
+from gans_keras.report import at_budget, leaderboard_table, ranking, read_scores
+
+display(Markdown(leaderboard_table(RESULTS)))"""),
         new_code_cell("""\
 figure, axes = plt.subplots(1, 3, figsize=(12, 3))
 names = [name.removesuffix("_15min") for name in after_15]
@@ -539,21 +551,25 @@ for name in after_15:
         new_markdown_cell("""\
 ## Longer runs
 
-Each 15-minute run continued on its own checkpoint (`--continue-from`, same data order and
-optimiser state): 10 more minutes for 25 in all, and from there 35 more for 60 in all (the
-diffusion model went from 15 straight to 60 and is scored on 1,000 images, so it is left out
-of the plot of the GANs' 10,000-image FIDs)."""),
+Each 15-minute GAN run continued on its own checkpoint (`--continue-from`, same data order and
+optimiser state): 10 more minutes for 25 in all, and from there 35 more for 60 in all. The plot
+below takes every model's best setting at each budget from the same reader as the leaderboard,
+on 10,000 images only (the diffusion runs before bf16 were scored on 1,000, and are compared
+with the GANs on 1,000 further down)."""),
         new_code_cell("""\
 show(load("*_25min.json"), real_row=False)
 show(load("*_60min.json"), real_row=False)"""),
         new_code_cell("""\
+scores = read_scores(RESULTS)
+curves = {}
+for budget in (15, 25, 60):
+    for row in ranking(at_budget(scores, budget)):
+        curves.setdefault(row["model"], []).append((budget, row["fid"][0]))
 figure, axis = plt.subplots(figsize=(6, 3.5))
-for model in (name.removesuffix("_15min") for name in after_15 if not name.startswith("diffusion")):
-    points = [(budget, json.loads(path.read_text())[BACKBONE]) for budget in (15, 25, 60)
-              if (path := RESULTS / f"{model}_{budget}min.json").exists()]
-    axis.plot([budget for budget, _ in points], [scores["fid"] for _, scores in points], marker="o", label=model)
+for model, points in sorted(curves.items()):
+    axis.plot(*zip(*points, strict=True), marker="o", label=model)
 axis.set(xlabel="training minutes (2 CPU cores)", ylabel="classifier FID, 10,000 images", yscale="log")
-axis.legend();"""),
+axis.legend(fontsize=8);"""),
         new_markdown_cell("""\
 ## What each trick does (DCGAN, 4,000 steps)
 

@@ -37,7 +37,7 @@ def table_names() -> list[str]:
                             and not name.startswith(tuple(prefixes.values())))
     groups = [group for group, prefix in prefixes.items() if any(RESULTS.glob(f"{prefix}*.json"))]
     faults = ["faults"] if (RESULTS / "faults.json").exists() else []
-    return [*budgets, *groups, *diffusion_runs, *compared, *sampler_sweeps, *throughputs, *faults]
+    return [*budgets, *groups, *diffusion_runs, *compared, *sampler_sweeps, *throughputs, *faults, "leaderboard"]
 
 
 def test_every_budget_has_a_table():
@@ -50,6 +50,13 @@ def test_readme_table_matches_results(name, capsys):
     table = capsys.readouterr().out.strip()
     assert table.count("\n") >= 2, table  # header, rule and at least one row
     assert table in (BENCHMARKS / "README.md").read_text(), f"benchmarks/README.md lacks or differs from:\n{table}"
+
+
+def test_the_leaderboard_heads_both_readmes(capsys):
+    assert load_tables_module().main("leaderboard") == 0
+    table = capsys.readouterr().out.strip()
+    assert (BENCHMARKS / "README.md").read_text().split("\n## ")[0].count(table) == 1
+    assert table in (BENCHMARKS.parent / "README.md").read_text()
 
 
 def test_unknown_table_is_refused(capsys):

@@ -24,8 +24,10 @@ def test_bad_values_named():
         make_config({"n_critic": 0})
     with pytest.raises(ValueError, match="max_minutes must be > 0"):
         make_config({"max_minutes": -1})
-    with pytest.raises(ValueError, match="optimizer must be one of adam, adamw, got 'sgd'"):
-        make_config({"optimizer": "sgd"})
+    with pytest.raises(ValueError, match="optimizer must be one of adam, adamw, rmsprop, sgd, got 'lion'"):
+        make_config({"optimizer": "lion"})
+    with pytest.raises(ValueError, match="weight_decay is AdamW's: it needs optimizer adamw, not sgd"):
+        make_config({"optimizer": "sgd", "weight_decay": 0.01})
     with pytest.raises(ValueError, match="r1 must be >= 0"):
         make_config({"r1": -1.0})
     with pytest.raises(ValueError, match="timestep_spacing must be one of linear, quadratic, logsnr, got 'log'"):

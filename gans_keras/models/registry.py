@@ -125,12 +125,18 @@ def dtype_policy(precision: str):
 
 
 def make_optimizer(config: TrainConfig, learning_rate: float, loss_scaling: bool = False):
-    """Adam or AdamW (`config.optimizer`) with the config's betas and weight decay; with
-    `loss_scaling` under mixed_float16, inside a LossScaleOptimizer (dynamic loss scale). The
-    models clip the gradients themselves (`gradients.apply_gradients`): of the global batch."""
+    """`config.optimizer` with the config's betas and weight decay: Adam, AdamW, RMSprop (rho
+    beta_2, Adam's second-moment average without its first moment) or SGD (momentum beta_1,
+    Adam's first moment without its second); with `loss_scaling` under mixed_float16, inside a
+    LossScaleOptimizer (dynamic loss scale). The models clip the gradients themselves
+    (`gradients.apply_gradients`): of the global batch."""
     options = dict(beta_1=config.beta_1, beta_2=config.beta_2)
     if config.optimizer == "adamw":
         optimizer = keras.optimizers.AdamW(learning_rate, weight_decay=config.weight_decay, **options)
+    elif config.optimizer == "rmsprop":
+        optimizer = keras.optimizers.RMSprop(learning_rate, rho=config.beta_2)
+    elif config.optimizer == "sgd":
+        optimizer = keras.optimizers.SGD(learning_rate, momentum=config.beta_1)
     else:
         optimizer = keras.optimizers.Adam(learning_rate, **options)
     if loss_scaling and config.precision == "mixed_float16":

@@ -129,6 +129,18 @@ def test_penalties_and_optimizer_options():
     assert {"gp", "r1", "cr"} <= set(logs) and all(np.isfinite(float(v)) for v in logs.values())
 
 
+@pytest.mark.parametrize("optimizer, kind, option, value", [
+    ("rmsprop", keras.optimizers.RMSprop, "rho", 0.99), ("sgd", keras.optimizers.SGD, "momentum", 0.5)])
+def test_rmsprop_and_sgd_are_adams_moments_alone(optimizer, kind, option, value):
+    config, model = _tiny(optimizer=optimizer, beta_1=0.5, beta_2=0.99, lr_g=1e-3)
+    assert isinstance(model.g_optimizer, kind) and isinstance(model.d_optimizer, kind)
+    assert getattr(model.g_optimizer, option) == pytest.approx(value)
+    before = [w.numpy().copy() for w in model.generator.trainable_weights]
+    logs = _one_step(model, config)
+    assert all(np.isfinite(float(v)) for v in logs.values())
+    assert any(not np.array_equal(a, b.numpy()) for a, b in zip(before, model.generator.trainable_weights))
+
+
 def test_conditional_gan_trains_with_labels():
     config = make_config({"model": "cgan", "num_classes": 10, "g_width": 8, "d_width": 8, "latent_dim": 16,
                           "batch_size": 4})
