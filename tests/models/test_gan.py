@@ -138,7 +138,7 @@ def test_rmsprop_and_sgd_are_adams_moments_alone(optimizer, kind, option, value)
     before = [w.numpy().copy() for w in model.generator.trainable_weights]
     logs = _one_step(model, config)
     assert all(np.isfinite(float(v)) for v in logs.values())
-    assert any(not np.array_equal(a, b.numpy()) for a, b in zip(before, model.generator.trainable_weights))
+    assert any(not np.array_equal(a, b.numpy()) for a, b in zip(before, model.generator.trainable_weights, strict=True))
 
 
 def test_conditional_gan_trains_with_labels():
