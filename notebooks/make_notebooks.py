@@ -599,7 +599,7 @@ for path in sorted(RESULTS.glob("diffusion_*min.json")):
               f"{scores['is_mean']:>8.2f}{scores['kid_mean']:>8.2f}")"""),
         new_markdown_cell("""\
 DDIM-50 against DDPM-1000 on the same starting points (the project's target: DDIM-50's FID
-within 10% of DDPM-1000's, what DDIM's paper reports at 50 steps), on two 60-minute models: the plain run (500 images a sampler, then its
+within 10% of DDPM-1000's), on two 60-minute models: the plain run (500 images a sampler, then its
 step-matched retraining on 1,000, on 2,000 with the DDPM images made on a GPU, and on 10,000
 from the run's seed and from seed 1, all made on a GPU) and the Min-SNR-5 seed-1 run at the
 same step count (1,000 and 10,000 images, `benchmarks/diffusion_samplers.py`). On 10,000
