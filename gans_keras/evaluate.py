@@ -60,7 +60,7 @@ def main(argv: list[str] | None = None) -> int:
             return nll_main(args)
         prompted, reference_channels = None, None
         if args.run:
-            run_config = read_run_config(args.run)
+            run_config = read_json(args.run / "config.json")
             run_dataset = run_config.get("dataset", "fashion_mnist")
             dataset = args.dataset or run_dataset
             if dataset == run_dataset:
@@ -77,7 +77,7 @@ def main(argv: list[str] | None = None) -> int:
             images = read_images(args.samples)
             dataset = args.dataset or "fashion_mnist"
             out = args.out or args.samples.with_name("metrics.json")
-        existing = read_metrics(out)
+        existing = read_json(out, ": move it away or pass another --out")
         metrics = evaluate_images(images, dataset, args.split, args.backbone, args.num, args.inception_graph,
                                   reference_channels=reference_channels)
         if prompted is not None:
@@ -94,25 +94,15 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
-def read_run_config(run: Path) -> dict:
-    """A run directory's settings; {} for a directory holding only a generator."""
-    path = run / "config.json"
+def read_json(path: Path, remedy: str = "") -> dict:
+    """A JSON file's object; {} when there is none (a run directory holding only a generator, a
+    first evaluation); a ValueError naming the file when it is not JSON."""
     if not path.is_file():
         return {}
     try:
         return json.loads(path.read_text())
     except json.JSONDecodeError as error:
-        raise ValueError(f"{path} is not valid JSON ({error})") from None
-
-
-def read_metrics(path: Path) -> dict:
-    """An existing metrics file, whose other backbones' scores a new evaluation keeps."""
-    if not path.is_file():
-        return {}
-    try:
-        return json.loads(path.read_text())
-    except json.JSONDecodeError as error:
-        raise ValueError(f"{path} is not valid JSON ({error}): move it away or pass another --out") from None
+        raise ValueError(f"{path} is not valid JSON ({error}){remedy}") from None
 
 
 def read_images(path: Path) -> np.ndarray:
@@ -150,11 +140,11 @@ def nll_main(args: argparse.Namespace) -> int:
     sampler = load_configured_generator(args)
     if not isinstance(sampler, DiffusionSampler):
         raise ValueError(f"{args.run} is not a diffusion run: --nll needs one")
-    dataset = args.dataset or read_run_config(args.run).get("dataset", "fashion_mnist")
+    dataset = args.dataset or read_json(args.run / "config.json").get("dataset", "fashion_mnist")
     images, labels = load_arrays(dataset, args.split)
     images, labels = images[:args.num], labels[:args.num]
     out = args.out or args.run / "metrics.json"
-    existing = read_metrics(out)
+    existing = read_json(out, ": move it away or pass another --out")
     result = sampler_nll(sampler, images, labels if sampler.num_classes is not None else None, seed=args.seed)
     write_json(out, {**existing, "nll": {"dataset": dataset, "split": args.split, **result}})
     print(f"NLL {result['bits_per_dim']:.4f} +- {result['standard_error']:.4f} bits/dim on {result['images']:,} "
