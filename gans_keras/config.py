@@ -82,6 +82,8 @@ NORMAL_STD = 0.02
 G_INPUTS = ("dense", "reshape", "conv")
 # --optimizer (gans_keras.models.registry.make_optimizer makes each).
 OPTIMIZERS = ("adam", "adamw", "rmsprop", "sgd")
+# --g-activation (gans_keras.networks.common.hidden_activation makes each).
+G_ACTIVATIONS = ("relu", "leaky_relu")
 # --init-parts: the GAN's networks a warm start can copy.
 INIT_PARTS = ("generator", "discriminator", "ema")
 
@@ -163,6 +165,12 @@ class TrainConfig:
                                     "vector itself reshaped: its size must be a multiple of 16) or conv (a 4x4 "
                                     "transposed convolution of the vector as a 1x1 map); dcgan and resnet",
                                     applies_to=GANS, choices=G_INPUTS)
+    g_activation: str = NETWORKS.setting("relu", "the dcgan generator's activation after each BatchNorm: relu "
+                                         "(Radford et al.) or leaky_relu (slope 0.2)", applies_to=GANS,
+                                         choices=G_ACTIVATIONS)
+    bn_momentum: float = NETWORKS.setting(0.99, "momentum of the dcgan generator's BatchNorm moving mean and "
+                                          "variance, which the exported generator uses (Keras' default; PyTorch's "
+                                          "momentum 0.1 is 0.9 here)", applies_to=GANS)
     d_head: str | None = NETWORKS.setting(None, "hidden Dense layers (LeakyReLU) between the discriminator's "
                                           "features and its score, for a global view: dense:UNITS[,UNITS...], e.g. "
                                           "dense:512,256; dcgan and resnet", applies_to=GANS,
@@ -423,6 +431,11 @@ class TrainConfig:
         if self.arch == "r3gan" and (self.g_input != "dense" or self.d_head is not None):
             raise ValueError("the r3gan networks build their own input and head: g_input and d_head are for dcgan "
                              "and resnet")
+        if not 0 <= self.bn_momentum < 1:
+            raise ValueError(f"bn_momentum must be in [0, 1), got {self.bn_momentum}")
+        dcgan_only = [name for name in ("g_activation", "bn_momentum") if getattr(self, name) != DEFAULTS[name]]
+        if dcgan_only and self.arch != "dcgan":
+            raise ValueError(f"{dcgan_only[0]} is the dcgan generator's; arch {self.arch} builds its own")
         if self.fade_steps < 1:
             raise ValueError(f"fade_steps must be >= 1, got {self.fade_steps}")
         if self.grow_from is None and self.fade_steps != DEFAULTS["fade_steps"]:

@@ -180,6 +180,8 @@ def test_warm_start_trains_from_the_cli(small_run, tmp_path):
     ({"d_head": "512"}, "d_head must be dense:UNITS"),
     ({"model": "r3gan", "g_input": "conv"}, "g_input and d_head are for dcgan and resnet"),
     ({"model": "r3gan", "grow_from": "b"}, "r3gan does not grow"),
+    ({"arch": "resnet", "g_activation": "leaky_relu"}, "g_activation is the dcgan generator's; arch resnet"),
+    ({"bn_momentum": 1.0}, r"bn_momentum must be in \[0, 1\), got 1.0"),
 ])
 def test_bad_settings_are_refused(settings, message):
     with pytest.raises(ValueError, match=message):
@@ -197,6 +199,7 @@ def test_grow_and_warm_start_errors_are_one_line(small_run, tmp_path, capsys):
     {"g_input": "reshape"}, {"g_input": "conv"}, {"d_head": "dense:32,16"},
     {"init": "normal", "init_std": 0.01}, {"arch": "resnet", "g_input": "conv", "d_head": "dense:8"},
     {"model": "cgan", "g_input": "reshape", "latent_dim": 32, "num_classes": 10},
+    {"g_activation": "leaky_relu", "bn_momentum": 0.9}, {"g_input": "conv", "g_activation": "leaky_relu"},
 ])
 def test_network_options_build_train_a_step_and_serialise(options, tmp_path):
     config = make_config({"model": "dcgan", "latent_dim": 16, "g_width": 8, "d_width": 8, "batch_size": 4,
@@ -207,6 +210,10 @@ def test_network_options_build_train_a_step_and_serialise(options, tmp_path):
     if config.d_head:
         assert [layer.name for layer in model.discriminator.layers if layer.name.startswith("head_")] == \
             ["head_0", "head_1"][:len(config.d_head.split(","))]
+    activations = {type(layer).__name__ for layer in model.generator.layers} & {"ReLU", "LeakyReLU"}
+    assert activations == {"LeakyReLU" if config.g_activation == "leaky_relu" else "ReLU"}
+    momenta = {layer.momentum for layer in model.generator.layers if isinstance(layer, keras.layers.BatchNormalization)}
+    assert momenta == {config.bn_momentum}
     if "init_std" in options:
         kernel = _numpy(model.generator.get_layer("up_8").kernel)
         assert abs(kernel.std() - 0.01) < 0.002

@@ -41,6 +41,8 @@ def build_gan(config: TrainConfig, image_size: int, channels: int) -> GAN:
     if config.arch != "r3gan":
         grown = config.grow_from is not None
         generator_options = dict(g_input=config.g_input, init_std=config.init_std, fade_in=grown)
+        if config.arch == "dcgan":
+            generator_options.update(activation=config.g_activation, bn_momentum=config.bn_momentum)
         discriminator_options = dict(head_units=parse_d_head(config.d_head), init_std=config.init_std, fade_in=grown)
     with dtype_policy(config.precision):
         generator = networks.build_generator(

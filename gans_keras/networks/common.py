@@ -7,7 +7,7 @@ import math
 import keras
 from keras import layers
 
-from gans_keras.config import G_INPUTS, NORMAL_STD
+from gans_keras.config import G_ACTIVATIONS, G_INPUTS, NORMAL_STD
 from gans_keras.layers.batch_norm import batch_norm
 from gans_keras.layers.fade import FadeIn
 from gans_keras.layers.spectral_norm import SpectralNormalization
@@ -55,13 +55,24 @@ def generator_inputs(latent_dim: int, num_classes: int | None, label_dim: int = 
     return [z, labels], layers.Concatenate()([z, embedding])
 
 
-def latent_to_map(x, g_input: str, filters: int, init, *, use_bias: bool, normalise: bool):
+def hidden_activation(name: str) -> layers.Layer:
+    """A generator's hidden activation: relu, or leaky_relu with the discriminators' slope 0.2."""
+    if name == "relu":
+        return layers.ReLU()
+    if name == "leaky_relu":
+        return layers.LeakyReLU(0.2)
+    raise ValueError(f"unknown activation {name!r}: choose from {', '.join(G_ACTIVATIONS)}")
+
+
+def latent_to_map(x, g_input: str, filters: int, init, *, use_bias: bool, normalise: bool, activation: str = "relu",
+                  bn_momentum: float = 0.99):
     """The generator's input vector (B, D) -> its first map (B, 4, 4, C).
 
-    dense: a Dense layer to 4 * 4 * filters values, reshaped (with `normalise`, BatchNorm and ReLU
-    on the vector first, as the DCGAN generator always had); reshape: the vector itself as a 4x4
-    map of D / 16 channels, no weights; conv: a 4x4 transposed convolution of the vector as a
-    1x1 map (with `normalise`, BatchNorm and ReLU after it).
+    dense: a Dense layer to 4 * 4 * filters values, reshaped (with `normalise`, BatchNorm with
+    `bn_momentum` and `activation` on the vector first, as the DCGAN generator always had);
+    reshape: the vector itself as a 4x4 map of D / 16 channels, no weights; conv: a 4x4
+    transposed convolution of the vector as a 1x1 map (with `normalise`, BatchNorm and the
+    activation after it).
     """
     if g_input == "reshape":
         if x.shape[-1] % 16:
@@ -71,12 +82,13 @@ def latent_to_map(x, g_input: str, filters: int, init, *, use_bias: bool, normal
     if g_input == "dense":
         x = layers.Dense(4 * 4 * filters, use_bias=use_bias, kernel_initializer=init, name="project")(x)
         if normalise:
-            x = layers.ReLU()(batch_norm(name="project_norm")(x))
+            x = hidden_activation(activation)(batch_norm(momentum=bn_momentum, name="project_norm")(x))
         return layers.Reshape((4, 4, filters))(x)
     if g_input == "conv":
         x = layers.Reshape((1, 1, x.shape[-1]))(x)
         x = layers.Conv2DTranspose(filters, 4, use_bias=use_bias, kernel_initializer=init, name="project")(x)
-        return layers.ReLU()(batch_norm(name="project_norm")(x)) if normalise else x
+        normalised = batch_norm(momentum=bn_momentum, name="project_norm")(x)
+        return hidden_activation(activation)(normalised) if normalise else x
     raise ValueError(f"unknown g_input {g_input!r}: choose from {', '.join(G_INPUTS)}")
 
 

@@ -26,6 +26,7 @@ from gans_keras.networks.common import (
     discriminator_outputs,
     fade_images,
     generator_inputs,
+    hidden_activation,
     kernel_initializer,
     latent_to_map,
     num_upsamplings,
@@ -46,6 +47,8 @@ def build_generator(
     g_input: str = "dense",
     init_std: float = NORMAL_STD,
     fade_in: bool = False,
+    activation: str = "relu",
+    bn_momentum: float = 0.99,
     name: str = "generator",
 ) -> keras.Model:
     """z (B, latent_dim) [and labels (B,)] -> images (B, image_size, image_size, channels) in [-1, 1].
@@ -58,6 +61,9 @@ def build_generator(
         g_input: how the input vector becomes a 4x4 map, see `latent_to_map`.
         fade_in: the network grown from one at half the size: its last block is faded in
             (`FadeIn`, alpha from 0 to 1) over the half-size network's images, upsampled.
+        activation: after each hidden BatchNorm, relu (Radford et al.) or leaky_relu (0.2).
+        bn_momentum: of the BatchNorm layers' moving mean and variance, which the exported
+            generator (inference mode) normalises with.
     """
     levels = num_upsamplings(image_size)
     if fade_in and levels < 2:
@@ -65,7 +71,8 @@ def build_generator(
     base = width * 2 ** (levels - 1)
     init = kernel_initializer(init, init_std)
     inputs, x = generator_inputs(latent_dim, num_classes, label_dim)
-    x = latent_to_map(x, g_input, base, init, use_bias=False, normalise=True)  # (B, 4, 4, base)
+    x = latent_to_map(x, g_input, base, init, use_bias=False, normalise=True, activation=activation,
+                      bn_momentum=bn_momentum)  # (B, 4, 4, base)
     previous = x
     for level in range(1, levels):
         resolution = 4 * 2**level
@@ -74,7 +81,8 @@ def build_generator(
             base // 2**level, kernel_size, strides=2, padding="same", use_bias=False, kernel_initializer=init,
             name=f"up_{resolution}",
         )(x)
-        x = layers.ReLU()(batch_norm(name=f"up_{resolution}_norm")(x))  # (B, resolution, resolution, filters)
+        x = batch_norm(momentum=bn_momentum, name=f"up_{resolution}_norm")(x)
+        x = hidden_activation(activation)(x)  # (B, resolution, resolution, filters)
     resolution = 4 * 2**levels
     x = to_images(x, channels, kernel_size, init, resolution)
     if fade_in:  # the half-size network's output layer, on the map before the new block
