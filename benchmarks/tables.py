@@ -14,6 +14,7 @@ README's numbers are the files' numbers.
     python benchmarks/tables.py grow              # a GAN grown 16 -> 32 against one trained at 32
     python benchmarks/tables.py warm              # a new generator against a trained or a fresh discriminator
     python benchmarks/tables.py optim             # Adam against RMSprop and SGD, DCGAN at 4,000 steps
+    python benchmarks/tables.py g_activation      # the DCGAN generator with LeakyReLU; also bn_momentum
     python benchmarks/tables.py faults            # benchmarks/faults.py's kills
     python benchmarks/tables.py leaderboard       # each model's best at 15 and 60 minutes (gans_keras.report)
 """
@@ -93,7 +94,7 @@ def throughput_table(name: str) -> str:
 
 # Tables of fixed-step runs: the results files whose names start with the prefix.
 RUN_GROUPS = {"ablation": "ablation_", "tricks": "tricks_", "sngan_steps": "sngan_steps_", "grow": "grow_",
-              "warm": "warm_", "optim": "optim_"}
+              "warm": "warm_", "optim": "optim_", "g_activation": "gact_", "bn_momentum": "bnmom_"}
 # Tables of text-to-image runs, a row per run and sampler, with the adherence to the prompts.
 PROMPTED_GROUPS = {"text": "text_diffusion_", "t2i": "t2i_"}
 
@@ -173,7 +174,8 @@ def main(which: str) -> int:
     elif which.endswith("min"):
         print(runs_table(f"*_{which}.json", "minutes_total"))
     else:
-        print("choose one of: 15min, 25min, 60min, ablation, tricks, sngan_steps, grow, warm, optim, text, t2i, iddpm, "
+        print("choose one of: 15min, 25min, 60min, ablation, tricks, sngan_steps, grow, warm, optim, g_activation, "
+              "bn_momentum, text, t2i, iddpm, "
               "faults, leaderboard, diffusion_15min, diffusion_60min, diffusion_60min_guidance, compare_15min, "
               "compare_60min",
               file=sys.stderr)
