@@ -713,6 +713,36 @@ second_cgan = RESULTS / "cgan_60min_seed1_metrics_10000img.json"
 if second_cgan.exists():
     after_60["cgan seed 1"] = json.loads(second_cgan.read_text())[BACKBONE]
 print_scores(after_60, ("num_samples", "fid", "is_mean", "kid_mean", "precision", "recall", "coverage"))"""),
+        new_markdown_cell("""\
+## Is GELU 1-Lipschitz?
+
+A Wasserstein critic must be 1-Lipschitz. Spectral normalisation bounds each layer's linear
+map by 1, so the critic's bound is the product of its activations' Lipschitz constants: 1 for
+ReLU and LeakyReLU (their slopes are at most 1). GELU's, x Phi(x), is the maximum of its
+derivative Phi(x) + x phi(x), computed here on a fine grid by automatic differentiation."""),
+        new_code_cell("""\
+import numpy as np
+import tensorflow as tf
+from scipy.stats import norm
+
+x = tf.constant(np.linspace(-8.0, 8.0, 160_001))
+for approximate in (False, True):
+    with tf.GradientTape() as tape:
+        tape.watch(x)
+        y = tf.nn.gelu(x, approximate=approximate)
+    slope = tape.gradient(y, x).numpy()
+    print(f"GELU (approximate={approximate}): largest slope {slope.max():.5f} at x = {x.numpy()[slope.argmax()]:.4f}, "
+          f"smallest {slope.min():.5f}")
+root2 = np.sqrt(2.0)
+closed_form = norm.cdf(root2) + root2 * norm.pdf(root2)
+print(f"closed form of the exact GELU's: Phi(sqrt 2) + sqrt 2 phi(sqrt 2) = {closed_form:.5f}")"""),
+        new_markdown_cell("""\
+GELU is not 1-Lipschitz: its slope reaches 1.129 at x = sqrt 2 (the second derivative, phi(x)
+(2 - x^2), vanishes there), and dips below 0 (-0.13) for negative inputs. A spectrally
+normalised critic with GELU after each of its 4 layers is therefore only bounded by 1.129^4 =
+1.62, not 1; a gradient penalty (WGAN-GP) enforces the constraint on the samples whatever the
+activation, spectral normalisation alone would not. The package's critics use LeakyReLU (dcgan,
+r3gan) or ReLU (resnet), whose constants are exactly 1."""),
     ], metadata={"kernelspec": {"name": "python3", "display_name": "Python 3"}})
 
 
