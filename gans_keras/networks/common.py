@@ -87,8 +87,9 @@ def latent_to_map(x, g_input: str, filters: int, init, *, use_bias: bool, normal
     if g_input == "conv":
         x = layers.Reshape((1, 1, x.shape[-1]))(x)
         x = layers.Conv2DTranspose(filters, 4, use_bias=use_bias, kernel_initializer=init, name="project")(x)
-        normalised = batch_norm(momentum=bn_momentum, name="project_norm")(x)
-        return hidden_activation(activation)(normalised) if normalise else x
+        if normalise:
+            x = hidden_activation(activation)(batch_norm(momentum=bn_momentum, name="project_norm")(x))
+        return x
     raise ValueError(f"unknown g_input {g_input!r}: choose from {', '.join(G_INPUTS)}")
 
 
