@@ -22,7 +22,7 @@ from pathlib import Path
 from sampler_specs import ROOT, code_version, command_line, machine  # puts ROOT on sys.path
 
 from gans_keras.checkpoint import list_checkpoints  # noqa: E402
-from gans_keras.io import TEMPORARY  # noqa: E402
+from gans_keras.io import temporaries  # noqa: E402
 
 # A tiny WGAN-GP on Fashion-MNIST: seconds a start, a checkpoint every other step.
 RUN_ARGS = ["--g-width", "8", "--d-width", "8", "--latent-dim", "16", "--batch-size", "8", "--n-critic", "2",
@@ -57,10 +57,9 @@ sys.exit(main(sys.argv[1:]))
 """
 
 
-def temporaries(run: Path) -> set[str]:
+def writing(run: Path) -> set[str]:
     """Checkpoint files being written (or left half-written by a killed process)."""
-    directory = run / "checkpoints"
-    return {path.name for path in directory.iterdir() if TEMPORARY.match(path.name)} if directory.is_dir() else set()
+    return {path.name for path in temporaries(run / "checkpoints")}
 
 
 def kill_and_resume(run: Path, steps: int, kills: int, seed: int = 0, timeout: float = 120) -> list[dict]:
@@ -76,17 +75,17 @@ def kill_and_resume(run: Path, steps: int, kills: int, seed: int = 0, timeout: f
         mid_write = kill % 2 == 0
         delay = rng.uniform(2.0, 20.0)
         progress.unlink(missing_ok=True)
-        left_behind = temporaries(run)  # by the last kill; the new process removes them
+        left_behind = writing(run)  # by the last kill; the new process removes them
         started = time.monotonic()
         process = subprocess.Popen(command, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         while process.poll() is None and time.monotonic() - started < timeout:
-            if (temporaries(run) - left_behind if mid_write else time.monotonic() - started >= delay):
+            if (writing(run) - left_behind if mid_write else time.monotonic() - started >= delay):
                 break
             time.sleep(0.02)
         if process.poll() is not None:  # finished (or failed) before the kill came
             records.append({"kill": kill, "moment": "none: the run had ended", "returncode": process.returncode})
             break
-        inside_write = bool(temporaries(run) - left_behind)
+        inside_write = bool(writing(run) - left_behind)
         moment = f"{time.monotonic() - started:.1f} s after the start"
         process.kill()
         process.wait()
@@ -136,7 +135,7 @@ def main() -> None:
         "kills": records,
         "max_steps_lost": max((r.get("steps_lost", 0) for r in records), default=0),
         "weights_equal_unbroken": equal,
-        "temporaries_left": sorted(temporaries(args.work / "killed")),
+        "temporaries_left": sorted(writing(args.work / "killed")),
     }
     args.out.write_text(json.dumps(result, indent=2) + "\n")
     print(json.dumps({key: value for key, value in result.items() if key != "kills"}, indent=2))

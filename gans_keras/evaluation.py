@@ -18,6 +18,7 @@ from gans_keras.metrics import (
     precision_recall,
 )
 from gans_keras.metrics.extractors import Extractor, extract, get_extractor
+from gans_keras.metrics.kid import SUBSET_SIZE
 
 CACHE_ENV = "GANS_KERAS_CACHE"
 PAPER_COMPARABLE = ("inception",)
@@ -116,7 +117,7 @@ def evaluate_images(
         "is_std": is_std,
         "kid_mean": kid_mean,
         "kid_std": kid_std,
-        "kid_subset_size": min(1000, len(images)),
+        "kid_subset_size": min(SUBSET_SIZE, len(features), len(real["features"])),
         **precision_recall(real["features"], features, k=3),
         **classes,
     }

@@ -71,13 +71,18 @@ def check_writable(directory: str | os.PathLike) -> None:
         probe.flush()
 
 
-def remove_stray_temporaries(directory: str | os.PathLike) -> list[Path]:
-    """Deletes the temporary files an interrupted atomic write left in `directory` (a killed
-    process never reaches its cleanup); returns them."""
+def temporaries(directory: str | os.PathLike) -> list[Path]:
+    """The temporary files of atomic writes in `directory`: in progress, or left by a killed process."""
     directory = Path(directory)
     if not directory.is_dir():
         return []
-    stray = [path for path in directory.iterdir() if path.is_file() and TEMPORARY.match(path.name)]
+    return [path for path in directory.iterdir() if path.is_file() and TEMPORARY.match(path.name)]
+
+
+def remove_stray_temporaries(directory: str | os.PathLike) -> list[Path]:
+    """Deletes the temporary files an interrupted atomic write left in `directory` (a killed
+    process never reaches its cleanup); returns them."""
+    stray = temporaries(directory)
     for path in stray:
         path.unlink()
     return stray

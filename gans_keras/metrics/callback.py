@@ -12,7 +12,7 @@ from gans_keras.checkpoint import current_step
 from gans_keras.evaluation import reference_features
 from gans_keras.metrics.extractors import extract, get_extractor, shipped_classifier_path
 from gans_keras.metrics.fid import feature_statistics, frechet_distance_from_statistics
-from gans_keras.metrics.kid import kernel_inception_distance
+from gans_keras.metrics.kid import SUBSET_SIZE, kernel_inception_distance
 from gans_keras.sampling import balanced_labels, generate
 
 
@@ -56,7 +56,8 @@ class EvaluationCallback(keras.callbacks.Callback):
         features, _ = extract(self.extractor, images, verbose=False)
         reference = self.reference
         fid = frechet_distance_from_statistics(*feature_statistics(features), reference["mu"], reference["sigma"])
-        kid, _ = kernel_inception_distance(features, reference["features"], subset_size=min(1000, self.num_samples))
+        kid, _ = kernel_inception_distance(features, reference["features"],
+                                           subset_size=min(SUBSET_SIZE, self.num_samples))
         return {"fid": fid, "kid": kid}
 
     def on_train_batch_end(self, batch, logs=None):

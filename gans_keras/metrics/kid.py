@@ -6,6 +6,9 @@ import sys
 
 import numpy as np
 
+# Images a KID subset holds (torch-fidelity's default), fewer when there are fewer.
+SUBSET_SIZE = 1000
+
 
 def polynomial_kernel(x: np.ndarray, y: np.ndarray, degree: int = 3, coef0: float = 1.0) -> np.ndarray:
     """(x . y / d + coef0) ^ degree for every pair of rows."""
@@ -24,7 +27,7 @@ def kernel_inception_distance(
     features_a: np.ndarray,
     features_b: np.ndarray,
     num_subsets: int = 100,
-    subset_size: int = 1000,
+    subset_size: int = SUBSET_SIZE,
     seed: int = 0,
 ) -> tuple[float, float]:
     """Mean and std (ddof 0) of MMD^2 over random subsets drawn without replacement.
