@@ -199,7 +199,8 @@ def test_kill_9_again_and_again_then_resume_auto_ends_as_an_unbroken_run(tmp_pat
     """benchmarks/faults.py: SIGKILL at random moments and inside (slowed) checkpoint writes, the
     same command with --resume auto after each, then to the end."""
     out = tmp_path / "faults.json"
-    subprocess.run([sys.executable, "benchmarks/faults.py", "--kills", "4", "--steps", "16", "--work",
+    # 60 steps, as the benchmark: a shorter run can end before a random kill (up to 20 s) lands.
+    subprocess.run([sys.executable, "benchmarks/faults.py", "--kills", "4", "--steps", "60", "--work",
                     str(tmp_path / "runs"), "--out", str(out)], cwd=ROOT, check=True, capture_output=True)
     record = json.loads(out.read_text())
     kills = record["kills"]
