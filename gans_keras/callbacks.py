@@ -19,7 +19,7 @@ import tensorflow as tf
 
 from gans_keras.checkpoint import current_step, save_checkpoint
 from gans_keras.sampling import generate
-from gans_keras.viz import save_grid, to_uint8
+from gans_keras.viz import generator_value_range, save_grid, to_uint8
 
 # Sample-quality scores an evaluation callback adds to the logs; TensorBoard gets them from it.
 SCORE_KEYS = ("fid", "kid")
@@ -130,7 +130,8 @@ class SampleGrid(keras.callbacks.Callback):
         inputs = self.latents if self.labels is None else [self.latents, self.labels]
         images = generate(self.model.sampling_generator, inputs)
         columns = None if self.labels is None else 10
-        return save_grid(to_uint8(images), self.directory / f"step_{step:08d}.png", columns=columns, scale=2,
+        pixels = to_uint8(images, generator_value_range(self.model.sampling_generator))
+        return save_grid(pixels, self.directory / f"step_{step:08d}.png", columns=columns, scale=2,
                          row_titles=self.row_titles)
 
     def on_train_batch_end(self, batch, logs=None):

@@ -84,6 +84,8 @@ G_INPUTS = ("dense", "reshape", "conv")
 OPTIMIZERS = ("adam", "adamw", "rmsprop", "sgd")
 # --g-activation (gans_keras.networks.common.hidden_activation makes each).
 G_ACTIVATIONS = ("relu", "leaky_relu")
+# --pixel-range: a GAN's image range and the generator's output activation that spans it.
+PIXEL_RANGES = {"11": ((-1.0, 1.0), "tanh"), "01": ((0.0, 1.0), "sigmoid")}
 # --init-parts: the GAN's networks a warm start can copy.
 INIT_PARTS = ("generator", "discriminator", "ema")
 
@@ -171,6 +173,9 @@ class TrainConfig:
     bn_momentum: float = NETWORKS.setting(0.99, "momentum of the dcgan generator's BatchNorm moving mean and "
                                           "variance, which the exported generator uses (Keras' default; PyTorch's "
                                           "momentum 0.1 is 0.9 here)", applies_to=GANS)
+    pixel_range: str = NETWORKS.setting("11", "the pixel range both networks see: 11 ([-1, 1], tanh generator "
+                                        "output, Radford et al.) or 01 ([0, 1], sigmoid output)", applies_to=GANS,
+                                        choices=tuple(PIXEL_RANGES))
     d_head: str | None = NETWORKS.setting(None, "hidden Dense layers (LeakyReLU) between the discriminator's "
                                           "features and its score, for a global view: dense:UNITS[,UNITS...], e.g. "
                                           "dense:512,256; dcgan and resnet", applies_to=GANS,
@@ -436,6 +441,9 @@ class TrainConfig:
         dcgan_only = [name for name in ("g_activation", "bn_momentum") if getattr(self, name) != DEFAULTS[name]]
         if dcgan_only and self.arch != "dcgan":
             raise ValueError(f"{dcgan_only[0]} is the dcgan generator's; arch {self.arch} builds its own")
+        if self.pixel_range == "01" and (self.diffaugment or self.cr):
+            raise ValueError("pixel_range 01: DiffAugment's colour and translation (and so --cr) are written for "
+                             "[-1, 1] images")
         if self.fade_steps < 1:
             raise ValueError(f"fade_steps must be >= 1, got {self.fade_steps}")
         if self.grow_from is None and self.fade_steps != DEFAULTS["fade_steps"]:

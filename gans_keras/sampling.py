@@ -15,7 +15,7 @@ import numpy as np
 
 from gans_keras.io import atomic_path
 from gans_keras.samplers.loop import DiffusionSampler
-from gans_keras.viz import save_grid, to_uint8
+from gans_keras.viz import generator_value_range, save_grid, to_uint8
 
 
 def load_network(path: str | Path) -> keras.Model:
@@ -165,7 +165,7 @@ def sample(
         else:
             output = generator(inputs, training=False)
             progbar.update(min(first + batch_size, num))
-        batches.append(to_uint8(keras.ops.convert_to_numpy(output)))
+        batches.append(to_uint8(keras.ops.convert_to_numpy(output), generator_value_range(generator)))
     return np.concatenate(batches)
 
 

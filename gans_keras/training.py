@@ -23,7 +23,7 @@ from gans_keras.checkpoint import (
     save_checkpoint,
     weights_fingerprint,
 )
-from gans_keras.config import TrainConfig
+from gans_keras.config import PIXEL_RANGES, TrainConfig
 from gans_keras.data import load_dataset, num_classes
 from gans_keras.distribute import is_chief, is_multi_worker, make_strategy, on_any_worker
 from gans_keras.io import atomic_path, check_writable, remove_stray_temporaries, write_json
@@ -81,6 +81,13 @@ def fit_multi_worker(model: keras.Model, inputs: tf.data.Dataset, steps: int, ca
     callback_list.on_train_end(logs)
 
 
+def image_dataset(config: TrainConfig) -> tf.data.Dataset:
+    """The training batches (images, labels) of a model without captions, in the range its
+    networks see (`config.pixel_range`; diffusion: [-1, 1])."""
+    return load_dataset(config.dataset, batch_size=config.batch_size, image_size=config.image_size,
+                        channels=config.channels, value_range=PIXEL_RANGES[config.pixel_range][0], seed=config.seed)
+
+
 def train(config: TrainConfig, out: str | Path, resume: bool | str = False, verbose: bool = True) -> dict:
     """Trains `config.model` into the run directory `out`; returns the run's summary.
 
@@ -126,13 +133,7 @@ def train(config: TrainConfig, out: str | Path, resume: bool | str = False, verb
         dataset = dataset.map(lambda images, captions: (images, caption_text.pipeline(captions)),
                               num_parallel_calls=tf.data.AUTOTUNE)
     else:
-        dataset = load_dataset(
-            config.dataset,
-            batch_size=config.batch_size,
-            image_size=config.image_size,
-            channels=config.channels,
-            seed=config.seed,
-        )
+        dataset = image_dataset(config)
     if (get_preset(config.model).conditional or config.aux_classifier) and config.num_classes is None:
         config = dataclasses.replace(config, num_classes=num_classes(config.dataset))
         if config.num_classes < 2:

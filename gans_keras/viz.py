@@ -19,6 +19,17 @@ def to_uint8(images, value_range: tuple[float, float] = (-1.0, 1.0)) -> np.ndarr
     return np.clip(np.round(scaled), 0, 255).astype(np.uint8)
 
 
+def generator_value_range(generator) -> tuple[float, float]:
+    """The range of a generator's images, read from its output layer ("images": tanh [-1, 1],
+    sigmoid [0, 1]), so that a saved generator says how its output becomes pixels; [-1, 1] for a
+    diffusion sampler."""
+    from gans_keras.config import PIXEL_RANGES
+
+    layers = {layer.name: layer for layer in getattr(generator, "layers", [])}
+    activation = getattr(getattr(layers.get("images"), "activation", None), "__name__", "tanh")
+    return next(span for span, name in PIXEL_RANGES.values() if name == activation)
+
+
 GRID_PADDING = 2
 
 
@@ -119,7 +130,8 @@ def discriminator_cam(model, images, labels=None) -> np.ndarray:
 
     Args:
         model: a GAN (its `discriminator` is used, without augmentation) or a discriminator.
-        images: uint8 (N, H, W, C), or floats already in the discriminator's [-1, 1] range.
+        images: uint8 (N, H, W, C), or floats already in the discriminator's range (a GAN's
+            generator's range; [-1, 1] for a discriminator alone).
         labels: class labels (N,), for a conditional discriminator.
     """
     import keras
@@ -128,7 +140,8 @@ def discriminator_cam(model, images, labels=None) -> np.ndarray:
     discriminator = getattr(model, "discriminator", model)
     images = np.asarray(images)
     if images.dtype == np.uint8:
-        images = images.astype(np.float32) / 127.5 - 1.0
+        low, high = generator_value_range(getattr(model, "generator", None))
+        images = images.astype(np.float32) * ((high - low) / 255.0) + low
     feature_layers = [layer for layer in discriminator.layers[1:] if len(layer.output.shape) == 4]
     if not feature_layers:
         raise ValueError(f"{discriminator.name} has no convolutional feature map for Grad-CAM")

@@ -12,7 +12,10 @@ from gans_keras.layers import FadeIn
 from gans_keras.models.registry import get_model
 from gans_keras.networks import dcgan, resnet
 from gans_keras.sample import main as sample_main
+from gans_keras.sampling import load_generator, sample
 from gans_keras.train import main
+from gans_keras.training import image_dataset
+from gans_keras.viz import generator_value_range
 from gans_keras.warm_start import _copy_by_name, grown_config, start_from
 from tests.test_train import TINY
 
@@ -231,3 +234,25 @@ def test_network_options_build_train_a_step_and_serialise(options, tmp_path):
 def test_reshape_input_needs_a_multiple_of_16():
     with pytest.raises(ValueError, match="they must be a multiple of 16"):
         get_model(make_config({"model": "dcgan", "latent_dim": 20, "g_input": "reshape"}), 16, 1)
+
+
+@pytest.mark.parametrize("pixel_range, span", [("11", (-1.0, 1.0)), ("01", (0.0, 1.0))])
+def test_pixel_range_sets_the_data_the_output_and_how_samples_become_pixels(pixel_range, span, tmp_path):
+    config = make_config({"model": "dcgan", "pixel_range": pixel_range, "batch_size": 64})
+    images, _ = next(iter(image_dataset(config)))
+    assert (float(np.min(images)), float(np.max(images))) == span  # Fashion-MNIST has black and white pixels
+    run = tmp_path / "run"
+    assert main(SMALL + ["--pixel-range", pixel_range, "--out", str(run)]) == 0
+    generator = load_generator(run)
+    assert generator.get_layer("images").activation.__name__ == {"11": "tanh", "01": "sigmoid"}[pixel_range]
+    assert generator_value_range(generator) == span
+    latents = np.random.default_rng(5).standard_normal((6, 16)).astype("float32")
+    low, high = span
+    expected = np.clip(np.round((_numpy(generator(latents)) - low) * 255 / (high - low)), 0, 255)
+    np.testing.assert_array_equal(sample(generator, 6, seed=5, verbose=False), expected)
+
+
+def test_pixel_range_01_refuses_augmentations_written_for_minus_one_to_one():
+    for option in ({"diffaugment": "translation"}, {"cr": 1.0}):
+        with pytest.raises(ValueError, match="pixel_range 01: DiffAugment's colour and translation"):
+            make_config({"model": "dcgan", "pixel_range": "01", **option})

@@ -14,6 +14,7 @@ from gans_keras.metrics.extractors import extract, get_extractor, shipped_classi
 from gans_keras.metrics.fid import feature_statistics, frechet_distance_from_statistics
 from gans_keras.metrics.kid import SUBSET_SIZE, kernel_inception_distance
 from gans_keras.sampling import balanced_labels, generate
+from gans_keras.viz import generator_value_range, to_uint8
 
 
 def default_backbone(dataset: str) -> str:
@@ -52,7 +53,7 @@ class EvaluationCallback(keras.callbacks.Callback):
         if self.model.num_classes is not None:  # balanced classes, like the test split
             inputs = [self.latents, balanced_labels(len(self.latents), self.model.num_classes)]
         fake = generate(self.model.sampling_generator, inputs)
-        images = np.clip(np.round((fake + 1.0) * 127.5), 0, 255).astype(np.uint8)
+        images = to_uint8(fake, generator_value_range(self.model.sampling_generator))
         features, _ = extract(self.extractor, images, verbose=False)
         reference = self.reference
         fid = frechet_distance_from_statistics(*feature_statistics(features), reference["mu"], reference["sigma"])

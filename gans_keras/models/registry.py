@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 
 import keras
 
-from gans_keras.config import JIT_COMPILE, TrainConfig, parse_d_head
+from gans_keras.config import JIT_COMPILE, PIXEL_RANGES, TrainConfig, parse_d_head
 from gans_keras.presets import get_preset
 from gans_keras.samplers.options import SamplingOptions
 
@@ -45,9 +45,10 @@ def build_gan(config: TrainConfig, image_size: int, channels: int) -> GAN:
             generator_options.update(activation=config.g_activation, bn_momentum=config.bn_momentum)
         discriminator_options = dict(head_units=parse_d_head(config.d_head), init_std=config.init_std, fade_in=grown)
     with dtype_policy(config.precision):
+        _, output_activation = PIXEL_RANGES[config.pixel_range]
         generator = networks.build_generator(
             config.latent_dim, image_size, channels, config.g_width, init=config.init, num_classes=num_classes,
-            **kernel, **generator_options,
+            output_activation=output_activation, **kernel, **generator_options,
         )
         discriminator = networks.build_discriminator(
             image_size,

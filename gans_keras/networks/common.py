@@ -105,12 +105,13 @@ def fade_images(old, new, name: str):
     return FadeIn(name=name)([layers.UpSampling2D(2)(old), new])
 
 
-def crop_and_squash(x, image_size: int):
-    """Centre-crops a (B, 4 * 2^k, 4 * 2^k, C) map to image_size and applies tanh."""
+def crop_and_squash(x, image_size: int, output_activation: str = "tanh"):
+    """Centre-crops a (B, 4 * 2^k, 4 * 2^k, C) map to image_size and applies tanh (images in
+    [-1, 1]) or sigmoid ([0, 1]); `gans_keras.viz.generator_value_range` reads it back."""
     excess = x.shape[1] - image_size
     if excess:
         x = layers.Cropping2D(((excess // 2, excess - excess // 2),) * 2)(x)
-    return layers.Activation("tanh", name="images", dtype="float32")(x)
+    return layers.Activation(output_activation, name="images", dtype="float32")(x)
 
 
 def discriminator_inputs(image_size: int, channels: int, num_classes: int | None, conditioning: str):

@@ -49,9 +49,11 @@ def build_generator(
     fade_in: bool = False,
     activation: str = "relu",
     bn_momentum: float = 0.99,
+    output_activation: str = "tanh",
     name: str = "generator",
 ) -> keras.Model:
-    """z (B, latent_dim) [and labels (B,)] -> images (B, image_size, image_size, channels) in [-1, 1].
+    """z (B, latent_dim) [and labels (B,)] -> images (B, image_size, image_size, channels) in [-1, 1]
+    (`output_activation` tanh) or [0, 1] (sigmoid).
 
     Args:
         width: channels of the last hidden layer; each lower resolution has twice as many.
@@ -87,7 +89,7 @@ def build_generator(
     x = to_images(x, channels, kernel_size, init, resolution)
     if fade_in:  # the half-size network's output layer, on the map before the new block
         x = fade_images(to_images(previous, channels, kernel_size, init, resolution // 2), x, "fade_in")
-    return keras.Model(inputs, crop_and_squash(x, image_size), name=name)
+    return keras.Model(inputs, crop_and_squash(x, image_size, output_activation), name=name)
 
 
 def to_images(x, channels: int, kernel_size: int, init, resolution: int):

@@ -57,9 +57,11 @@ def build_generator(
     init: str = "glorot",
     num_classes: int | None = None,
     label_dim: int | None = None,
+    output_activation: str = "tanh",
     name: str = "generator",
 ) -> keras.Model:
-    """z (B, latent_dim) [and labels (B,)] -> images (B, image_size, image_size, channels) in [-1, 1].
+    """z (B, latent_dim) [and labels (B,)] -> images (B, image_size, image_size, channels) in [-1, 1]
+    (`output_activation` tanh) or [0, 1] (sigmoid).
 
     Args:
         width: channels of every stage; width * 2 must be a multiple of 16 (the groups' width).
@@ -79,7 +81,7 @@ def build_generator(
         x = layers.UpSampling2D(2, interpolation="bilinear")(x)
         x = _blocks(x, BLOCKS_PER_STAGE, total_blocks, kernel_size)
     x = layers.Conv2D(channels, 1, use_bias=False, kernel_initializer=fan_in_normal())(x)
-    return keras.Model(inputs, crop_and_squash(x, image_size), name=name)
+    return keras.Model(inputs, crop_and_squash(x, image_size, output_activation), name=name)
 
 
 def build_discriminator(

@@ -48,9 +48,11 @@ def build_generator(
     g_input: str = "dense",
     init_std: float = NORMAL_STD,
     fade_in: bool = False,
+    output_activation: str = "tanh",
     name: str = "generator",
 ) -> keras.Model:
-    """z (B, latent_dim) [and labels (B,)] -> images (B, image_size, image_size, channels) in [-1, 1].
+    """z (B, latent_dim) [and labels (B,)] -> images (B, image_size, image_size, channels) in [-1, 1]
+    (`output_activation` tanh) or [0, 1] (sigmoid).
 
     Args:
         width: channels of every block (the paper: 256).
@@ -69,7 +71,7 @@ def build_generator(
     x = _to_images(x, channels, kernel_size, initializer, resolution)
     if fade_in:
         x = fade_images(_to_images(previous, channels, kernel_size, initializer, resolution // 2), x, "fade_in")
-    return keras.Model(inputs, crop_and_squash(x, image_size), name=name)
+    return keras.Model(inputs, crop_and_squash(x, image_size, output_activation), name=name)
 
 
 def _to_images(x, channels: int, kernel_size: int, initializer, resolution: int):
