@@ -1,11 +1,13 @@
 """The benchmark results, read one way for benchmarks/tables.py, the READMEs and the notebooks.
 
-`read_scores` finds every results file of a trained run under `benchmarks/results/` itself
-(benchmarks/gan_budget.py's runs, and benchmarks/diffusion_samplers.py's re-samplings of them)
-and returns one `Score` a set of scored images: the run's model, training minutes and seed, the
-sampler, and how many images were scored. `ranking` compares only scores of one image count
-(FID's bias depends on it) and averages the seeds of one setting; `leaderboard_table` is the
-best setting of each model at a training budget.
+`read_results` reads the results files (`benchmarks/results/*.json`) matching a pattern, and the
+table builders at the end turn them into the Markdown tables of benchmarks/README.md.
+`read_scores` finds every results file of a trained run itself (benchmarks/gan_budget.py's
+runs, and benchmarks/diffusion_samplers.py's re-samplings of them) and returns one `Score` a
+set of scored images: the run's model, training minutes and seed, the sampler, and how many
+images were scored. `ranking` compares only scores of one image count (FID's bias depends on
+it) and averages the seeds of one setting; `leaderboard_table` is the best setting of each
+model at a training budget.
 """
 
 from __future__ import annotations
@@ -36,6 +38,18 @@ class Score:
     images: int
     scores: dict
     machine: str
+    seconds_per_1000: float | None = None  # a diffusion sampler's time on the run's machine (None: a GAN, or
+    # images made elsewhere)
+
+
+def read_results(pattern: str = "*.json", results: Path = RESULTS) -> dict[str, dict]:
+    """The results files matching `pattern`, by name (the file's stem), in name order."""
+    return {path.stem: json.loads(path.read_text()) for path in sorted(Path(results).glob(pattern))}
+
+
+def read_result(name: str, results: Path = RESULTS) -> dict:
+    """One results file, `results/<name>.json`."""
+    return json.loads((Path(results) / f"{name}.json").read_text())
 
 
 def _machine(record: dict) -> str:
@@ -53,7 +67,7 @@ def _run_name(run: str) -> str:
 
 def read_scores(results: Path = RESULTS) -> list[Score]:
     """Every scored set of images of a trained run in `results`, each once."""
-    records = {path.stem: json.loads(path.read_text()) for path in sorted(Path(results).glob("*.json"))}
+    records = read_results(results=results)
     runs = {name: record for name, record in records.items() if record.get("benchmark") == "gan_budget"}
     found: dict[tuple, Score] = {}
     for name, record in records.items():
@@ -72,9 +86,10 @@ def read_scores(results: Path = RESULTS) -> list[Score]:
             scores = row[BACKBONE]
             sampler = None if sampler is None else re.sub(r"-\d+img$", "", sampler)
             key = (run["name"], sampler, scores["num_samples"])
+            seconds = None if "sampled_by" in row else row.get("seconds_per_1000_images")
             found.setdefault(key, Score(name, run["model"], setting, sampler, float(minutes),
                                         run["config"].get("max_minutes") is not None, seed, scores["num_samples"],
-                                        scores, _machine(run)))
+                                        scores, _machine(run), seconds))
     return list(found.values())
 
 
@@ -108,6 +123,36 @@ def ranking(scores: list[Score]) -> list[dict]:
     return list(best.values())
 
 
+def best_by_budget(scores: list[Score], budgets: tuple[int, ...] = (15, 25, 60),
+                   images: int = 10_000) -> dict[str, list[tuple[int, dict]]]:
+    """Each model's best setting (a `ranking` row) after each budget it was trained for, by model:
+    the points of its curve of a metric against training minutes, on `images` images."""
+    curves: dict[str, list[tuple[int, dict]]] = {}
+    for minutes in budgets:
+        for row in ranking(at_budget(scores, minutes, images)):
+            curves.setdefault(row["model"], []).append((minutes, row))
+    return dict(sorted(curves.items()))
+
+
+def grid_path(name: str, results: Path = RESULTS) -> Path | None:
+    """The sample grid a results file's run left in the repository (markdown_img/), if any."""
+    samples = read_result(name, results).get("samples")
+    grid = samples.get("grid_in_repo") if isinstance(samples, dict) else None
+    return None if grid is None else Path(results).parents[1] / grid
+
+
+def sampler_frontiers(scores: list[Score], least: int = 4) -> dict[tuple[str, int], list[Score]]:
+    """The diffusion samplers that one results file timed (one machine, one session) on one image
+    count, by (file, images), fastest first, for the speed/quality frontier: only groups of at
+    least `least` samplers."""
+    groups: dict[tuple[str, int], list[Score]] = {}
+    for score in scores:
+        if score.seconds_per_1000 is not None:
+            groups.setdefault((score.name, score.images), []).append(score)
+    return {key: sorted(members, key=lambda score: score.seconds_per_1000)
+            for key, members in sorted(groups.items()) if len(members) >= least}
+
+
 def _cell(metric: str, mean: float, spread: float, seeds: int) -> str:
     digits = 3 if metric in ("precision", "recall") else 2
     return f"{mean:.{digits}f}" + (f" ± {spread:.{digits}f}" if seeds > 1 else "")
@@ -125,3 +170,177 @@ def leaderboard_table(results: Path = RESULTS, budgets: tuple[int, ...] = (15, 6
             lines.append(f"| {minutes} min | {row['model']} | {setting} | {', '.join(map(str, row['seeds']))} | "
                          + " | ".join(cells) + f" | {row['machine']} |")
     return "\n".join(lines)
+
+
+# The tables of benchmarks/README.md, one builder per kind of results file.
+
+def score_cells(scores: dict) -> list[str]:
+    return [f"{scores[key]:.2f}" if key in ("fid", "is_mean", "kid_mean") else f"{scores[key]:.3f}" for key in METRICS]
+
+
+def runs_table(pattern: str, minutes_key: str) -> str:
+    lines = ["| run | steps | minutes | real img/s | images | classifier FID | IS | KID | precision | recall |",
+             "|---|---|---|---|---|---|---|---|---|---|"]
+    for stem, record in read_results(pattern).items():
+        scores = record[BACKBONE]
+        minutes = record.get(minutes_key) or record["train_minutes_this_session"]
+        lines.append(f"| {stem} | {record['steps']:,} | {minutes} | {record['images_per_second']} | "
+                     f"{scores['num_samples']:,} | " + " | ".join(score_cells(scores)) + " |")
+    return "\n".join(lines)
+
+
+def diffusion_table(name: str) -> str:
+    record = read_result(name)
+    lines = ["| sampler | images | seconds / 1000 images | classifier FID | IS | KID | precision | recall |",
+             "|---|---|---|---|---|---|---|---|"]
+    for key, row in record["samplers"].items():
+        seconds = row["seconds_per_1000_images"]
+        if "sampled_by" in row:  # images made on another machine (diffusion_samplers.py --generate-only)
+            machine = row["sampled_by"]["machine"]
+            processes = f", {row['parts']} processes" if "parts" in row else ""
+            seconds = f"{seconds} ({machine.get('device', 'CPU')}, {machine['backend']}{processes})"
+        lines.append(f"| {key} | {row['images']:,} | {seconds} | "
+                     + " | ".join(score_cells(row[BACKBONE])) + " |")
+    return "\n".join(lines)
+
+
+def compare_table(budget: str) -> str:
+    """Diffusion's DDIM-50 samples against the first 1,000 of each GAN's samples (same image count)."""
+    diffusion = read_result(f"diffusion_{budget}")["samplers"]["ddim-50"][BACKBONE]
+    lines = ["| model | classifier FID | IS | KID | precision | recall |", "|---|---|---|---|---|---|",
+             f"| diffusion, DDIM-50 ({budget}) | " + " | ".join(score_cells(diffusion)) + " |"]
+    for stem, record in read_results(f"*_{budget}_metrics_1000img.json").items():
+        scores = record[BACKBONE]
+        lines.append(f"| {stem.split('_')[0]} ({budget}) | " + " | ".join(score_cells(scores)) + " |")
+    return "\n".join(lines)
+
+
+def throughput_table(name: str) -> str:
+    """benchmarks/throughput.py's rows: images/s, the speed-up over the plain step, FLOPs, peak
+    fraction; with mirrored rows, the strategy and their images/s over one device's."""
+    record = read_result(name)
+    strategies = any("mirrored_over_one_device" in row for row in record["rows"])
+    header = "| model | step | batch | XLA | precision | images/s | x plain | GFLOP/step | GFLOP/s | of peak |"
+    lines = [header + (" strategy | x one device |" if strategies else ""),
+             "|---|---|---|---|---|---|---|---|---|---|" + ("---|---|" if strategies else "")]
+    for row in record["rows"]:
+        cells = [row["model"], row["implementation"], row["batch_size"], row["jit_compile"], row["precision"],
+                 row["images_per_second"], row.get("speedup_over_plain", ""), row["gflops_per_step"],
+                 row.get("achieved_gflops_per_second", ""), row.get("fraction_of_matmul_peak", "")]
+        if strategies:
+            cells += [row["strategy"], row.get("mirrored_over_one_device", "")]
+        lines.append("| " + " | ".join("" if cell is None else str(cell) for cell in cells) + " |")
+    return "\n".join(lines)
+
+
+# Tables of fixed-step runs: the results files whose names start with the prefix.
+RUN_GROUPS = {"ablation": "ablation_", "tricks": "tricks_", "sngan_steps": "sngan_steps_", "grow": "grow_",
+              "warm": "warm_", "optim": "optim_", "g_activation": "gact_", "bn_momentum": "bnmom_",
+              "ema_decay": "ema_0.", "batch_size": "batch_", "learning_rate": "lr_", "pixel_range": "pixel_range_"}
+# The source documents' questions, each answered by runs at equal steps (or equal images seen):
+# the baseline run and the patterns of the runs that change one thing. The DCGAN baseline is the
+# preset at 4,000 steps, seed 0 (bit-identical to ablation_dcgan_base and tricks_base).
+DCGAN_BASELINE = "optim_adam_lr2e-4"
+QUESTIONS = {
+    "[0, 1] or [-1, 1] pixels, DCGAN": (DCGAN_BASELINE, ("pixel_range_dcgan_*",)),
+    "[0, 1] or [-1, 1] pixels, WGAN-GP": ("pixel_range_wgan_11", ("pixel_range_wgan_01",)),
+    "ReLU or LeakyReLU in the generator": (DCGAN_BASELINE, ("gact_*",)),
+    "Adam, RMSprop or SGD with momentum": (DCGAN_BASELINE, ("optim_*",)),
+    "batch size, at equal images seen": (DCGAN_BASELINE, ("batch_*",)),
+    "BatchNorm momentum": (DCGAN_BASELINE, ("bnmom_*",)),
+    "learning rate, and a critic slower than the generator": (DCGAN_BASELINE, ("lr_*",)),
+    "EMA decay of the generator": (DCGAN_BASELINE, ("ablation_dcgan_ema", "ema_0.*")),
+}
+# Settings that name a run rather than change it.
+_NOT_CHANGES = ("sample_every", "checkpoint_every", "max_minutes")
+
+
+def changed_settings(record: dict, baseline: dict) -> str:
+    """The settings in which a run's config differs from the baseline's, as key=value (a setting
+    added after the baseline ran counts as its default there)."""
+    from gans_keras.config import DEFAULTS
+
+    config, base = record["config"], baseline["config"]
+    changes = [f"{key}={config[key]}" for key in config
+               if key not in _NOT_CHANGES and config[key] != base.get(key, DEFAULTS.get(key))]
+    return ", ".join(changes) or "baseline"
+
+
+def question_rows(results: Path = RESULTS) -> list[dict]:
+    """One row per run of each question that has runs: the question, the run, what it changed,
+    its scores, and its FID's change from the baseline's (negative: better)."""
+    rows = []
+    for question, (baseline_name, patterns) in QUESTIONS.items():
+        found = {name: record for pattern in patterns for name, record in read_results(f"{pattern}.json",
+                                                                                        results).items()}
+        found.pop(baseline_name, None)
+        if not found or not (Path(results) / f"{baseline_name}.json").is_file():
+            continue
+        baseline = read_result(baseline_name, results)
+        base_fid = baseline[BACKBONE]["fid"]
+        for name, record in {baseline_name: baseline, **found}.items():
+            scores = record[BACKBONE]
+            rows.append({"question": question, "run": name, "changed": changed_settings(record, baseline),
+                         "steps": record["steps"], "scores": scores, "fid_change": scores["fid"] - base_fid})
+    return rows
+
+
+def questions_table(results: Path = RESULTS) -> str:
+    """Markdown: the source documents' questions, each baseline followed by the runs that answer it."""
+    lines = ["| question | run | changed | steps | images | classifier FID | IS | KID | precision | recall | "
+             "FID change |", "|" + "---|" * 11]
+    for row in question_rows(results):
+        change = "" if row["changed"] == "baseline" else f"{row['fid_change']:+.2f}"
+        lines.append(f"| {row['question']} | {row['run']} | {row['changed']} | {row['steps']:,} | "
+                     f"{row['scores']['num_samples']:,} | " + " | ".join(score_cells(row["scores"]))
+                     + f" | {change} |")
+    return "\n".join(lines)
+# Tables of text-to-image runs, a row per run and sampler, with the adherence to the prompts.
+PROMPTED_GROUPS = {"text": "text_diffusion_", "t2i": "t2i_"}
+
+
+def prompted_table(pattern: str) -> str:
+    lines = ["| run | steps | real img/s | sampler | images | classifier FID | IS | KID | precision | recall | "
+             "class adherence | brightness | width |", "|" + "---|" * 13]
+    for stem, record in read_results(pattern).items():
+        for key, row in record["samplers"].items():
+            scores = row[BACKBONE]
+            followed = scores["adherence"]
+            # A diffusion_samplers.py file scores a run that gan_budget.py trained: its steps are that file's.
+            steps, speed = record.get("steps"), record.get("images_per_second", "")
+            lines.append(f"| {stem} | {'' if steps is None else f'{steps:,}'} | {speed} | {key} | "
+                         f"{scores['num_samples']:,} | " + " | ".join(score_cells(scores)) + " | "
+                         + " | ".join(f"{followed[name]:.3f}" for name in
+                                      ("class_adherence", "brightness_adherence", "width_adherence")) + " |")
+    return "\n".join(lines)
+
+
+# Tables of diffusion runs, a row per run and sampler, with the test set's bits/dim (gan_budget.py --nll).
+LIKELIHOOD_GROUPS = {"iddpm": "iddpm_"}
+
+
+def likelihood_table(pattern: str) -> str:
+    lines = ["| run | steps | real img/s | sampler | images | seconds / 1000 images | classifier FID | IS | KID | "
+             "precision | recall | NLL bits/dim (test images) |", "|" + "---|" * 12]
+    for stem, record in read_results(pattern).items():
+        nll = record.get("nll")
+        bound = "" if nll is None else f"{nll['bits_per_dim']:.3f} ± {nll['standard_error']:.3f} ({nll['images']})"
+        # A diffusion_samplers.py file scores a run that gan_budget.py trained: its steps are that file's.
+        steps, speed = record.get("steps"), record.get("images_per_second", "")
+        for key, row in record["samplers"].items():
+            lines.append(f"| {stem} | {'' if steps is None else f'{steps:,}'} | {speed} | {key} | "
+                         f"{row[BACKBONE]['num_samples']:,} | {row['seconds_per_1000_images']} | "
+                         + " | ".join(score_cells(row[BACKBONE])) + f" | {bound} |")
+    return "\n".join(lines)
+
+
+def faults_table() -> str:
+    """benchmarks/faults.py's kills: where each landed and the steps it cost."""
+    record = read_result("faults")
+    rows = ["| kill | moment | last step done | resumed from | steps lost |", "|---|---|---|---|---|"]
+    rows += [f"| {kill['kill'] + 1} | {kill['moment']} | {kill.get('last_step_done', '')} | "
+             f"{kill.get('resumed_from', '')} | {kill.get('steps_lost', '')} |" for kill in record["kills"]]
+    ending = "equal" if record["weights_equal_unbroken"] else "DIFFER from"
+    rows.append(f"| all | checkpoint every {record['checkpoint_every']} steps | | | "
+                f"at most {record['max_steps_lost']}; final weights {ending} the unbroken run's |")
+    return "\n".join(rows)

@@ -455,21 +455,17 @@ trained for the same steps on the same machine (`benchmarks/README.md`, "Improve
 commands); each row is one sampler on the same images' count, with the test images' likelihood
 bound in bits/dim (`python -m gans_keras.evaluate --nll`)."""),
         new_code_cell("""\
-import json
-import sys
-
 from IPython.display import Markdown
 
-sys.path.insert(0, "../benchmarks")
-from tables import RESULTS, likelihood_table  # the reader of benchmarks/README.md's tables
+from gans_keras.report import likelihood_table, read_results  # the reader of benchmarks/README.md's tables
 
 display(Markdown(likelihood_table("iddpm_*.json")))
 figure, axis = plt.subplots(figsize=(6, 3.5))
-for path in sorted(RESULTS.glob("iddpm_*.json")):
-    samplers = json.loads(path.read_text())["samplers"]
+for name, record in read_results("iddpm_*.json").items():
+    samplers = record["samplers"]
     ancestral = sorted((int(key.split("-")[1]), row["classifier:fashion_mnist"]["fid"])
                        for key, row in samplers.items() if key.startswith("ddpm-") and key.count("-") == 1)
-    axis.plot(*zip(*ancestral, strict=True), marker="o", label=path.stem)
+    axis.plot(*zip(*ancestral, strict=True), marker="o", label=name)
 axis.set(xscale="log", xlabel="respaced ancestral (DDPM) steps", ylabel="classifier FID")
 axis.legend();"""),
     ]
@@ -886,12 +882,9 @@ prompts (`benchmarks/README.md`, "Text-to-image", has the commands):
 - self- then cross-attention against the reverse (`--cross-attention-first`);
 - the cosine schedule with fewer noising steps (T = 250) against the linear one with T = 1000."""),
         new_code_cell("""\
-import sys
-
 from IPython.display import Markdown
 
-sys.path.insert(0, "../benchmarks")
-from tables import prompted_table  # the same reader that writes benchmarks/README.md's tables
+from gans_keras.report import prompted_table  # the same reader that writes benchmarks/README.md's tables
 
 display(Markdown(prompted_table("t2i_*.json")))
 display(Markdown(prompted_table("text_diffusion_*.json")))"""),

@@ -4,7 +4,16 @@ import json
 
 import pytest
 
-from gans_keras.report import at_budget, leaderboard_table, ranking, read_scores
+from gans_keras.report import (
+    at_budget,
+    best_by_budget,
+    leaderboard_table,
+    question_rows,
+    questions_table,
+    ranking,
+    read_scores,
+    sampler_frontiers,
+)
 
 
 def _scores(fid, images=10_000):
@@ -60,3 +69,48 @@ def test_a_resampled_run_takes_its_runs_model_and_minutes(tmp_path):
     (row,) = ranking(at_budget(read_scores(tmp_path), 15))
     assert (row["model"], row["sampler"], row["files"], row["fid"][0]) == (
         "text_diffusion", "dpm-20-guidance2", ["t2i_guidance2"], 13.0)
+
+
+def _fixed_steps_run(results, name, fid, **config):
+    record = {"benchmark": "gan_budget", "name": name, "model": "dcgan", "steps": 4000,
+              "train_minutes_this_session": 5.0, "classifier:fashion_mnist": _scores(fid),
+              "config": {"seed": 0, "max_minutes": None, "lr_g": 2e-4, "sample_every": 1000, **config}}
+    (results / f"{name}.json").write_text(json.dumps(record))
+
+
+def test_a_question_lists_its_baseline_then_each_run_with_what_it_changed(tmp_path):
+    _fixed_steps_run(tmp_path, "optim_adam_lr2e-4", 40.0)
+    _fixed_steps_run(tmp_path, "lr_1e-4", 30.0, lr_g=1e-4, sample_every=500)
+    _fixed_steps_run(tmp_path, "gact_leaky_relu", 45.5, g_activation="leaky_relu")
+    rows = {row["run"]: row for row in question_rows(tmp_path) if row["question"].startswith("learning rate")}
+    assert list(rows) == ["optim_adam_lr2e-4", "lr_1e-4"]
+    assert rows["lr_1e-4"]["changed"] == "lr_g=0.0001" and rows["lr_1e-4"]["fid_change"] == -10.0
+    # The baseline ran before g_activation existed: its absent key counts as the default, relu.
+    assert "| gact_leaky_relu | g_activation=leaky_relu | 4,000 | 10,000 | 45.50 |" in questions_table(tmp_path)
+    assert "+5.50 |" in questions_table(tmp_path)
+    assert not any(row["question"].startswith("EMA") for row in question_rows(tmp_path))  # no runs: no rows
+
+
+def test_curves_take_each_models_best_setting_at_each_budget(tmp_path):
+    _run(tmp_path, "wgan_15min", "wgan", 30.0)
+    _run(tmp_path, "wgan_15min_gp1", "wgan", 27.0)
+    _run(tmp_path, "wgan_60min", "wgan", 12.0, minutes=60.2, max_minutes=45)
+    _run(tmp_path, "cgan_60min", "cgan", 5.0, minutes=59.0, max_minutes=45)
+    curves = best_by_budget(read_scores(tmp_path))
+    assert {model: [(minutes, row["setting"], row["fid"][0]) for minutes, row in points]
+            for model, points in curves.items()} == {
+        "cgan": [(60, "cgan_60min", 5.0)], "wgan": [(15, "wgan_15min_gp1", 27.0), (60, "wgan_60min", 12.0)]}
+
+
+def test_a_sampler_frontier_keeps_one_files_timed_samplers_fastest_first(tmp_path):
+    _run(tmp_path, "diffusion_15min", "diffusion", 0.0, samplers={"ddim-50": 14.0, "ddim-10": 30.0, "ddpm-1000": 12.0},
+         images=1000)
+    record = json.loads((tmp_path / "diffusion_15min.json").read_text())
+    for key, seconds in (("ddim-50", 150.0), ("ddim-10", 30.0), ("ddpm-1000", 3000.0)):
+        record["samplers"][key]["seconds_per_1000_images"] = seconds
+    record["samplers"]["ddpm-1000"]["sampled_by"] = {"machine": {"device": "GPU"}}  # another machine's time
+    (tmp_path / "diffusion_15min.json").write_text(json.dumps(record))
+    assert sampler_frontiers(read_scores(tmp_path)) == {}  # fewer than 4 samplers timed here
+    ((key, frontier),) = sampler_frontiers(read_scores(tmp_path), least=2).items()
+    assert key == ("diffusion_15min", 1000)
+    assert [(score.sampler, score.seconds_per_1000) for score in frontier] == [("ddim-10", 30.0), ("ddim-50", 150.0)]
