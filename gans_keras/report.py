@@ -42,14 +42,24 @@ class Score:
     # images made elsewhere)
 
 
+# Every results file read in this process: a notebook records their digests beside its outputs
+# (notebooks/make_notebooks.py), so that new numbers in a file it showed make it stale.
+FILES_READ: set[Path] = set()
+
+
+def _read(path: Path) -> dict:
+    FILES_READ.add(path.resolve())
+    return json.loads(path.read_text())
+
+
 def read_results(pattern: str = "*.json", results: Path = RESULTS) -> dict[str, dict]:
     """The results files matching `pattern`, by name (the file's stem), in name order."""
-    return {path.stem: json.loads(path.read_text()) for path in sorted(Path(results).glob(pattern))}
+    return {path.stem: _read(path) for path in sorted(Path(results).glob(pattern))}
 
 
 def read_result(name: str, results: Path = RESULTS) -> dict:
     """One results file, `results/<name>.json`."""
-    return json.loads((Path(results) / f"{name}.json").read_text())
+    return _read(Path(results) / f"{name}.json")
 
 
 def _machine(record: dict) -> str:

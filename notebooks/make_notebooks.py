@@ -11,6 +11,8 @@ the tests do; GANS_KERAS_RUNS sets where their runs go (default: runs/notebooks)
 from __future__ import annotations
 
 import argparse
+import hashlib
+import json
 import sys
 from pathlib import Path
 
@@ -65,6 +67,10 @@ Adam(2e-4, beta_1 = 0.5). The discriminator is trained with binary cross-entropy
 generator with the non-saturating loss -log D(G(z)). In this package `--model dcgan` is the
 generic GAN class with that preset (`gans_keras/models/registry.py`).""",
         cam=True,
+        explain=("strided", "minimax", "nash", "batch_norm", "questions"),
+        questions=("[0, 1] or [-1, 1] pixels, DCGAN", "ReLU or LeakyReLU in the generator",
+                   "Adam, RMSprop or SGD with momentum", "batch size, at equal images seen", "BatchNorm momentum",
+                   "learning rate, and a critic slower than the generator", "EMA decay of the generator"),
     ),
     "03_cgan": dict(
         model="cgan",
@@ -75,6 +81,7 @@ discriminator is a projection discriminator (Miyato & Koyama 2018): its score is
 psi(phi(x)) + <embed(y), phi(x)>, with spectral normalisation and the hinge loss. Each row of
 the sample grids is one class, so we can see whether the labels are obeyed.""",
         classes=True,
+        explain=("labels",),
     ),
     "04_wgan_gp": dict(
         model="wgan",
@@ -86,6 +93,8 @@ fake samples (interpolation coefficients uniform in [0, 1]) keeps it 1-Lipschitz
 updates per generator update, Adam(1e-4, 0, 0.9), no BatchNorm in the critic. The critic's loss
 is minus the distance estimate, so it rising towards 0 is the sign of progress.""",
         tags=("d_loss", "g_loss", "gp"),
+        explain=("lipschitz", "questions"),
+        questions=("[0, 1] or [-1, 1] pixels, WGAN-GP",),
     ),
     "05_sngan": dict(
         model="sngan",
@@ -117,6 +126,155 @@ fix-up initialisation (each block's last layer starts at zero), bilinear upsampl
 in the discriminator. `--model r3gan_cond` is its class-conditional form.""",
         tags=("d_loss", "g_loss", "r1", "r2"),
     ),
+}
+
+
+# Explanations of the seed GAN report, each with this project's evidence (spec["explain"] names them).
+QUESTIONS_CELL = """\
+from IPython.display import Markdown
+
+from gans_keras import report
+
+lines = ["| question | run | changed | classifier FID | recall | FID change |", "|---|---|---|---|---|---|"]
+for row in report.question_rows():
+    if row["question"] in QUESTIONS:
+        change = "" if row["changed"] == "baseline" else f"{row['fid_change']:+.2f}"
+        lines.append(f"| {row['question']} | {row['run']} | {row['changed']} | {row['scores']['fid']:.2f} | "
+                     f"{row['scores']['recall']:.3f} | {change} |")
+display(Markdown("\\n".join(lines)))"""
+
+EXPLANATIONS = {
+    "strided": ("""\
+## Why strided convolutions instead of pooling
+
+Radford et al. replaced every pooling layer by a strided convolution (and the generator's
+upsampling by transposed convolutions), so that each network learns its own down- or
+upsampling. The gradient shows the difference: max pooling passes each 2x2 window's gradient
+to the one pixel that won, so three quarters of the image get no signal from that layer, while
+a stride-2 convolution with a 4x4 kernel passes gradient to every pixel. The discriminator
+above downsamples only by strided convolutions; here is the measurement, with
+`tf.GradientTape`, on a batch of real images.""", """\
+import matplotlib.pyplot as plt
+import numpy as np
+import tensorflow as tf
+
+from gans_keras.data import load_arrays
+
+real, real_labels = load_arrays("fashion_mnist", "test")
+x = tf.constant(real[:64].astype("float32") / 127.5 - 1.0)
+strided = tf.keras.layers.Conv2D(8, 4, strides=2, padding="same")
+for name, layer in (("max pooling 2x2", tf.keras.layers.MaxPooling2D(2)), ("stride-2 convolution", strided)):
+    with tf.GradientTape() as tape:
+        tape.watch(x)
+        total = tf.reduce_sum(layer(x))
+    reached = float(tf.reduce_mean(tf.cast(tape.gradient(total, x) != 0, tf.float32)))
+    print(f"{name:<22} pixels that receive a gradient: {reached:.1%}")
+print([(layer.name, layer.strides) for layer in model.discriminator.layers if hasattr(layer, "strides")])"""),
+    "minimax": ("""\
+## The minimax loss, the non-saturating loss and GradientTape
+
+Goodfellow et al.'s game is min_G max_D E[log D(x)] + E[log(1 - D(G(z)))]. Early in training
+the discriminator rejects the fakes with confidence (its logit l on a fake is very negative),
+and there the generator's minimax loss log(1 - sigmoid(l)) is flat: its gradient sigmoid(l)
+vanishes. The non-saturating loss -log sigmoid(l), which this package's `bce` generator uses,
+has the same fixed point but a gradient 1 - sigmoid(l) that is largest exactly there.
+`tf.GradientTape` records the forward computation and differentiates it; the package's
+`GAN.train_step` (`gans_keras/models/gan.py`) opens one tape for the discriminator's loss and
+applies its gradients, then another for the generator's, each network updated only by its own
+loss. The same tape, on the two losses:""", """\
+logits = tf.constant(np.linspace(-8.0, 8.0, 161))
+with tf.GradientTape(persistent=True) as tape:
+    tape.watch(logits)
+    minimax = -tf.nn.softplus(logits)  # log(1 - sigmoid(l)), which G minimises in the original game
+    non_saturating = tf.nn.softplus(-logits)  # -log sigmoid(l)
+figure, axis = plt.subplots(figsize=(6, 3))
+for label, loss in (("minimax log(1 - D)", minimax), ("non-saturating -log D", non_saturating)):
+    axis.plot(logits, np.abs(tape.gradient(loss, logits)), label=label)
+axis.set(xlabel="discriminator logit on a fake", ylabel="|dLoss_G / dlogit|")
+axis.legend()
+print("gradient at logit -6 (a confident rejection): minimax", float(tape.gradient(minimax, logits)[20]),
+      "non-saturating", float(tape.gradient(non_saturating, logits)[20]))"""),
+    "nash": ("""\
+## Reaching a Nash equilibrium
+
+For a fixed generator the best discriminator is D*(x) = p_data(x) / (p_data(x) + p_g(x)). At the
+game's Nash equilibrium p_g = p_data, so D* = 1/2 everywhere: the discriminator's loss
+E[softplus(-l_real)] + E[softplus(l_fake)] is 2 ln 2 = 1.386, the generator's non-saturating
+loss is ln 2 = 0.693 and both accuracies are 50%. Gradient descent on both players does not
+converge to it in general (the game's dynamics rotate around it); what a run shows is how far
+from it the players stay. This run's last logs against the equilibrium values:""", """\
+equilibrium = {"d_loss": 2 * np.log(2), "g_loss": np.log(2), "d_acc_real": 0.5, "d_acc_fake": 0.5}
+for key, value in equilibrium.items():
+    print(f"{key:<11} at the equilibrium {value:.3f}, after training {summary['final_logs'][key]:.3f}")"""),
+    "batch_norm": ("""\
+## Batch norm in theory and in practice
+
+In theory BatchNorm normalises each channel by the batch's mean and variance and then learns a
+scale and a shift, which keeps the generator's activations in range and let Radford et al.
+train deeper GANs (they left it out of the generator's output and the discriminator's input).
+In practice it behaves differently in training and in inference: a training step normalises
+by the batch's statistics, a saved generator by moving averages (momentum 0.99 here,
+`--bn-momentum`). The same latents through the trained generator both ways, in pixel levels
+(0..255):""", """\
+from gans_keras.viz import generator_value_range, to_uint8
+
+z = np.random.default_rng(0).standard_normal((64, config.latent_dim)).astype("float32")
+span = generator_value_range(trained.generator)
+batch_stats = to_uint8(trained.generator(z, training=True).numpy(), span).astype(float)
+moving = to_uint8(trained.generator(z, training=False).numpy(), span).astype(float)
+print(f"mean |training mode - inference mode| = {np.abs(batch_stats - moving).mean():.2f} pixel levels")"""),
+    "labels": ("""\
+## Does the generator obey its labels?
+
+The projection discriminator scores an image against its label, so a conditional generator is
+pushed to make the class it is asked for. The shipped classifier (the features behind every
+score here) labels 1,000 samples per class, asked for by class:""", """\
+import numpy as np
+
+from gans_keras.metrics.extractors import extract, get_extractor
+
+per_class = 30 if SMOKE else 1000
+asked = np.repeat(np.arange(10), per_class)
+made = gk.sample(gk.load_generator(out), len(asked), labels=asked, verbose=False)
+_, logits = extract(get_extractor("classifier:fashion_mnist"), made, verbose=False)
+agree = logits.argmax(axis=1) == asked
+print(f"the classifier agrees with the label asked for on {agree.mean():.1%} of the samples")
+print("by class:", " ".join(f"{rate:.2f}" for rate in agree.reshape(10, per_class).mean(axis=1)))"""),
+    "lipschitz": ("""\
+## Is the critic 1-Lipschitz?
+
+The Kantorovich-Rubinstein duality needs a 1-Lipschitz critic; the gradient penalty asks for a
+gradient norm of 1 on points between real and fake images, where the optimal critic's gradient
+has norm 1. Measured on the trained critic with `tf.GradientTape`, on 512 such points and on
+real and fake images alone. (The critic has no BatchNorm for the same reason: the penalty is a
+per-image gradient, and BatchNorm would make each image's score depend on the rest of its
+batch; `--d-norm` offers layer normalisation instead.) `Conclusion.ipynb` computes why a GELU
+critic could not be bounded by 1 through spectral normalisation alone.""", """\
+import numpy as np
+import tensorflow as tf
+
+from gans_keras.checkpoint import list_checkpoints, load_checkpoint
+from gans_keras.data import load_arrays
+
+trained = gk.get_model(config, image_size=28, channels=1)
+load_checkpoint(trained, list_checkpoints(out / "checkpoints")[-1])
+real, _ = load_arrays("fashion_mnist", "test")
+real = tf.constant(real[:512].astype("float32") / 127.5 - 1.0)
+fake = trained.generator(tf.random.normal((512, config.latent_dim), seed=0), training=False)
+alpha = tf.random.uniform((512, 1, 1, 1), seed=1)
+for name, points in (("between real and fake", alpha * real + (1 - alpha) * fake), ("real", real), ("fake", fake)):
+    with tf.GradientTape() as tape:
+        tape.watch(points)
+        critic = trained.discriminator(points, training=False)
+    norms = tf.norm(tf.reshape(tape.gradient(critic, points), (512, -1)), axis=1).numpy()
+    print(f"{name:<22} gradient norm: mean {norms.mean():.3f}, 10%-90% {np.percentile(norms, 10):.3f}-"
+          f"{np.percentile(norms, 90):.3f}")"""),
+    "questions": ("""\
+## The source documents' questions, on this model
+
+The runs that answer the questions about this model (each against its baseline at equal steps,
+FID on 10,000 images, `benchmarks/README.md` has the commands); `Conclusion.ipynb` sums them up
+with the other models'.""", None),
 }
 
 
@@ -195,6 +353,11 @@ load_checkpoint(trained, list_checkpoints(out / "checkpoints")[-1])
 pairs = cam_overlay_grid(real[:10], discriminator_cam(trained, real[:10]), out / "cam.png")
 Image.open(out / "cam.png")"""),
         ]
+    for key in spec.get("explain", ()):
+        text, code = EXPLANATIONS[key]
+        if key == "questions":
+            code = f"QUESTIONS = {spec['questions']!r}\n" + QUESTIONS_CELL
+        cells += [new_markdown_cell(text), new_code_cell(code)]
     return new_notebook(cells=cells, metadata={"kernelspec": {"name": "python3", "display_name": "Python 3"}})
 
 
@@ -472,243 +635,223 @@ axis.legend();"""),
     return new_notebook(cells=cells, metadata={"kernelspec": {"name": "python3", "display_name": "Python 3"}})
 
 
+# The Conclusion's summary: every number is read from the results, and every statement beside one
+# is checked against it (`claim`), so that new results cannot leave a stale sentence behind.
+CONCLUSIONS = """\
+board = {budget: {row["model"]: row for row in report.ranking(report.at_budget(scores, budget))}
+         for budget in (15, 60)}
+asked = {row["run"]: row for row in report.question_rows(RESULTS)}
+tricks = {name.removeprefix("tricks_"): record[report.BACKBONE]["fid"]
+          for name, record in report.read_results("tricks_*.json", RESULTS).items()}
+remade = {score.sampler: score for score in report.sampler_frontiers(scores)[("diffusion_60min_remade_samplers", 1000)]}
+
+
+def fid(model, budget):
+    return board[budget][model]["fid"][0]
+
+
+def metric(model, budget, name):
+    return board[budget][model][name][0]
+
+
+def change(run):
+    return asked[run]["fid_change"]
+
+
+def claim(text, holds):
+    assert holds, f"the results no longer support: {text}"
+    return text
+
+
+unconditional = ("dcgan", "wgan", "sngan", "r3gan")
+best_gan_60 = min((model for model in unconditional if model in board[60]), key=lambda model: fid(model, 60))
+best_gan_15 = min((model for model in unconditional if model in board[15]), key=lambda model: fid(model, 15))
+fast, slow = remade["dpmpp_2m-10-spacinglogsnr"], remade["ddim-100"]
+base = tricks.pop("base")
+helped = sorted((value, name) for name, value in tricks.items() if value < base - 5)
+hurt = sorted((value, name) for name, value in tricks.items() if value > base + 5)
+
+sections = {"Which model for which need": [
+    claim(f"**Class-conditional images: the conditional GAN.** It is first at both budgets: FID {fid('cgan', 15):.2f} "
+          f"after 15 minutes and {fid('cgan', 60):.2f} after 60, against the class-conditional diffusion model's "
+          f"{fid('diffusion', 15):.2f} and {fid('diffusion', 60):.2f}, and it samples in one forward pass.",
+          all(min(board[budget], key=lambda model: fid(model, budget)) == "cgan" for budget in (15, 60))),
+    claim(f"**Fidelity and coverage together: class-conditional diffusion.** After 60 minutes its precision "
+          f"({metric('diffusion', 60, 'precision'):.3f}) is above the CGAN's ({metric('cgan', 60, 'precision'):.3f}) "
+          f"and its recall ({metric('diffusion', 60, 'recall'):.3f}) at least the CGAN's "
+          f"({metric('cgan', 60, 'recall'):.3f}); it pays at sampling time (below).",
+          metric("diffusion", 60, "precision") > metric("cgan", 60, "precision")
+          and metric("diffusion", 60, "recall") >= metric("cgan", 60, "recall")),
+    claim(f"**Images from a sentence: the text-to-image model**, FID {fid('text_diffusion', 60):.2f} after 60 minutes "
+          f"with guidance 1, behind the class-conditional diffusion model ({fid('diffusion', 60):.2f}), which reads "
+          f"a label instead of a caption.", fid("text_diffusion", 60) > fid("diffusion", 60)),
+    claim(f"**Unconditional images: {best_gan_15.upper()} on 15 minutes (FID {fid(best_gan_15, 15):.2f}), "
+          f"{best_gan_60.upper()} on an hour ({fid(best_gan_60, 60):.2f}).** SN-GAN trails both at both budgets, "
+          f"and R3GAN, whose recipe needs far more steps than 15 CPU minutes give, is last "
+          f"(FID {fid('r3gan', 15):.0f}).",
+          all(fid("sngan", budget) > max(fid("dcgan", budget), fid("wgan", budget)) for budget in (15, 60))
+          and max(board[15], key=lambda model: fid(model, 15)) == "r3gan"),
+], "GAN against diffusion": [
+    claim(f"Diffusion gains more from training time: its FID falls {fid('diffusion', 15) / fid('diffusion', 60):.1f}-"
+          f"fold from 15 to 60 minutes, the CGAN's {fid('cgan', 15) / fid('cgan', 60):.1f}-fold.",
+          fid("diffusion", 15) / fid("diffusion", 60) > fid("cgan", 15) / fid("cgan", 60)),
+    claim(f"A GAN's 10,000 samples take seconds; a diffusion model pays a network pass per step. On the remade "
+          f"60-minute model (1,000 images), DPM-Solver++(2M) with 10 log-SNR-spaced steps takes "
+          f"{fast.seconds_per_1000:.0f} s per 1,000 images for FID {fast.scores['fid']:.2f}, better and faster "
+          f"than DDIM with 100 steps ({slow.seconds_per_1000:.0f} s, {slow.scores['fid']:.2f}).",
+          fast.scores["fid"] < slow.scores["fid"] and fast.seconds_per_1000 < slow.seconds_per_1000),
+], f"What each trick did (DCGAN, 4,000 steps, baseline FID {base:.2f})": [
+    "Helped by more than 5 FID points: " + ", ".join(f"{name} ({value:.2f})" for value, name in helped) + ".",
+    "Hurt by more than 5: " + ", ".join(f"{name} ({value:.2f})" for value, name in hurt) + ".",
+    claim(f"Spectral normalisation with the Wasserstein loss and no penalty collapses (FID "
+          f"{tricks['sn_wasserstein']:.0f}): it bounds each layer, and nothing else holds the critic.",
+          tricks["sn_wasserstein"] > 3 * base),
+]}
+sections["The source documents' questions (one seed each: a few FID points are not a finding)"] = [
+    claim(f"**Is GELU 1-Lipschitz?** No: its slope peaks at 1.129 at x = sqrt 2 (computed above), so spectral "
+          f"normalisation alone bounds a 4-layer GELU critic by 1.129^4 = 1.62, not 1; the package's critics use "
+          f"LeakyReLU or ReLU, whose slopes are at most 1.", abs(largest_slope[False] - 1.129) < 5e-4),
+    claim(f"**Adam is not king here.** RMSprop at Adam's learning rate scored "
+          f"{asked['optim_rmsprop_lr2e-4']['scores']['fid']:.2f} ({change('optim_rmsprop_lr2e-4'):+.2f}) and SGD "
+          f"with momentum 0.5 at 2e-2 "
+          f"{asked['optim_sgd_lr2e-2']['scores']['fid']:.2f} ({change('optim_sgd_lr2e-2'):+.2f}); each fails at the "
+          f"other's rate (RMSprop 5e-5: {change('optim_rmsprop_lr5e-5'):+.2f}, SGD 2e-3: "
+          f"{change('optim_sgd_lr2e-3'):+.2f}).",
+          change("optim_rmsprop_lr2e-4") < -5 and change("optim_sgd_lr2e-2") < -5 and change("optim_sgd_lr2e-3") > 5),
+    claim(f"**ReLU or LeakyReLU in the generator:** LeakyReLU {change('gact_leaky_relu'):+.2f}, within a seed's reach; "
+          f"its recall rose from {asked['optim_adam_lr2e-4']['scores']['recall']:.3f} to "
+          f"{asked['gact_leaky_relu']['scores']['recall']:.3f}.", abs(change("gact_leaky_relu")) < 5),
+    claim(f"**BatchNorm momentum 0.9 against 0.99:** {change('bnmom_0.9'):+.2f}: no difference. It only changes the "
+          f"moving statistics the saved generator uses.", abs(change("bnmom_0.9")) < 5),
+    claim(f"**EMA decay:** 0.99 helped ({change('ema_0.99'):+.2f}); 0.9999 is ruinous over 4,000 steps "
+          f"(FID {asked['ema_0.9999']['scores']['fid']:.0f}): without a warm-up its average still holds "
+          f"0.9999^4000 = {0.9999 ** 4000:.0%} of the initial weights.",
+          change("ema_0.99") < -5 and asked["ema_0.9999"]["scores"]["fid"] > 100),
+]
+display(Markdown("\\n\\n".join(f"### {title}\\n\\n" + "\\n".join(f"- {point}" for point in points)
+                               for title, points in sections.items())))"""
+
 def conclusion_notebook() -> nbformat.NotebookNode:
     return new_notebook(cells=[
         new_markdown_cell("""\
 # Conclusion: the models compared
 
-Every model trained for the same wall-clock budget on 2 CPU cores (widths 32, batch 64, each
-model's paper preset), then its samples scored against the Fashion-MNIST test split with the
-shipped classifier's features. The numbers come from `benchmarks/results/*.json`, written by
-`python benchmarks/gan_budget.py` (the command is in each file). Lower FID and KID are better;
-higher IS, precision and recall are better. These classifier scores rank models within this
-project; they are not the Inception FIDs of papers. FID falls as the number of images grows,
-so compare rows with the same `images`."""),
+Every model trained for the same wall-clock budgets on 2 CPU cores (widths 32, batch 64, each
+model's paper preset), then 10,000 of its samples were scored against the 10,000 Fashion-MNIST
+test images with the shipped classifier's features: FID and KID (lower is better), IS,
+precision and recall (higher is better). Every number here is read from
+`benchmarks/results/*.json` by `gans_keras.report`, the reader that also writes the tables of
+`benchmarks/README.md`; each results file holds the command that made it, its commit and the
+machine. These classifier scores rank models within this project; they are not the Inception
+FIDs of papers. FID falls as the number of images grows, so every plot and table below compares
+scores of one image count."""),
         new_code_cell("""\
-import json
 from pathlib import Path
 
 import matplotlib.pyplot as plt
-from IPython.display import display
+from IPython.display import Markdown, display
 from PIL import Image
 
-ROOT = Path(".")  # the repository root, where this notebook lives
-RESULTS = ROOT / "benchmarks" / "results"
-BACKBONE = "classifier:fashion_mnist"
-COLUMNS = ("steps", "images", "fid", "is_mean", "kid_mean", "precision", "recall", "coverage")
-real = json.loads((RESULTS / "metrics_real_fashion_mnist.json").read_text())[BACKBONE]
+from gans_keras import report
 
-
-def load(pattern):
-    rows = {}
-    for path in sorted(RESULTS.glob(pattern)):
-        record = json.loads(path.read_text())
-        rows[path.stem] = {"steps": record["steps"], "images": record[BACKBONE]["num_samples"], **record[BACKBONE]}
-    return rows
-
-
-def show(rows, real_row=True):
-    print(f"{'run':<28}" + "".join(f"{c:>10}" for c in COLUMNS))
-    for name, row in rows.items():
-        print(f"{name:<28}" + "".join(f"{row[c]:>10.3f}" if isinstance(row[c], float) else f"{row[c]:>10}"
-                                      for c in COLUMNS))
-    if real_row:
-        print(f"{'real (train vs test)':<28}{'':>10}{real['num_samples']:>10}"
-              + "".join(f"{real[c]:>10.3f}" for c in COLUMNS[2:]))
-
-
-after_15 = load("*_15min.json")
-show(after_15)"""),
+RESULTS = Path("benchmarks") / "results"  # this notebook lives at the repository root
+scores = report.read_scores(RESULTS)
+real = report.read_result("metrics_real_fashion_mnist", RESULTS)[report.BACKBONE]  # training split vs test split"""),
         new_markdown_cell("""\
 ## Leaderboard
 
-Each model's best setting (and sampler) after 15 and 60 minutes, every score on 10,000 images,
-read by `gans_keras.report`, which also writes the leaderboard of `benchmarks/README.md` and the
-README. Only time-limited runs count, and seeds of one setting are averaged (mean ± std)."""),
-        new_code_cell("""\
-from IPython.display import Markdown
-
-from gans_keras.report import at_budget, leaderboard_table, ranking, read_scores
-
-display(Markdown(leaderboard_table(RESULTS)))"""),
-        new_code_cell("""\
-figure, axes = plt.subplots(1, 3, figsize=(12, 3))
-names = [name.removesuffix("_15min") for name in after_15]
-for axis, key in zip(axes, ("fid", "is_mean", "recall"), strict=True):
-    axis.bar(names, [row[key] for row in after_15.values()])
-    axis.axhline(real[key], color="gray", linestyle="--", label="real data")
-    axis.set_title(f"{key} after 15 minutes")
-axes[0].legend();"""),
-        new_markdown_cell("Their sample grids after the 15 minutes (the conditional models: one row per class):"),
-        new_code_cell("""\
-for name in after_15:
-    print(name)
-    display(Image.open(ROOT / "markdown_img" / f"{name}.png"))"""),
+Each model's best setting (and sampler) after 15 and 60 minutes. Only runs that a time limit
+stopped count (a step count that happened to take 15 minutes on a shared CPU is not a budget),
+and the seeds of one setting are averaged (mean ± standard deviation) where there are several."""),
+        new_code_cell("display(Markdown(report.leaderboard_table(RESULTS)))"),
         new_markdown_cell("""\
-## Longer runs
+## Quality against training time
 
-Each 15-minute GAN run continued on its own checkpoint (`--continue-from`, same data order and
-optimiser state): 10 more minutes for 25 in all, and from there 35 more for 60 in all. The plot
-below takes every model's best setting at each budget from the same reader as the leaderboard,
-on 10,000 images only (the diffusion runs before bf16 were scored on 1,000, and are compared
-with the GANs on 1,000 further down)."""),
+Each model's best setting after each budget it was trained for (the GANs' 25- and 60-minute
+runs continue their 15-minute runs from the checkpoint; the diffusion models in bf16 were
+trained for 15 and for 60 minutes). The dashed line is the real training images scored the
+same way: the best any model can do on this reference."""),
         new_code_cell("""\
-show(load("*_25min.json"), real_row=False)
-show(load("*_60min.json"), real_row=False)"""),
-        new_code_cell("""\
-scores = read_scores(RESULTS)
-curves = {}
-for budget in (15, 25, 60):
-    for row in ranking(at_budget(scores, budget)):
-        curves.setdefault(row["model"], []).append((budget, row["fid"][0]))
-figure, axis = plt.subplots(figsize=(6, 3.5))
-for model, points in sorted(curves.items()):
-    axis.plot(*zip(*points, strict=True), marker="o", label=model)
-axis.set(xlabel="training minutes (2 CPU cores)", ylabel="classifier FID, 10,000 images", yscale="log")
-axis.legend(fontsize=8);"""),
+curves = report.best_by_budget(scores)
+figure, axes = plt.subplots(1, 4, figsize=(16, 3.5))
+for axis, metric, title in zip(axes, ("fid", "is_mean", "precision", "recall"),
+                               ("classifier FID (log)", "IS", "precision", "recall"), strict=True):
+    for model, points in curves.items():
+        axis.plot([minutes for minutes, _ in points], [row[metric][0] for _, row in points], marker="o", label=model)
+    axis.axhline(real[metric], color="gray", linestyle="--", label="real images")
+    axis.set(xlabel="training minutes (2 CPU cores)", title=title, yscale="log" if metric == "fid" else "linear")
+axes[0].legend(fontsize=7);"""),
         new_markdown_cell("""\
-## What each trick does (DCGAN, 4,000 steps)
+## Samples side by side
 
-The DCGAN preset with one option switched on at a time, every run 4,000 generator steps from
-the same seed (a fixed number of steps, not minutes, so that the comparison does not depend on
-what else the machine ran; the minutes each took are in the last column)."""),
+Each leaderboard row's sample grid (its run's headline sampler; the conditional models: one row
+per class, the text model: one row per caption)."""),
         new_code_cell("""\
-ablation = load("ablation_dcgan_*.json")
-show(ablation, real_row=False)
-for name in ablation:
-    minutes = json.loads((RESULTS / f"{name}.json").read_text())["train_minutes_this_session"]
-    print(f"{name:<28} {minutes:>6.1f} min")"""),
+for budget in (15, 60):
+    rows = report.ranking(report.at_budget(scores, budget))
+    figure, axes = plt.subplots(1, len(rows), figsize=(3.2 * len(rows), 3.6))
+    for axis, row in zip(axes, rows, strict=True):
+        axis.imshow(Image.open(report.grid_path(row["files"][0], RESULTS)), cmap="gray")
+        axis.set_title(f"{row['model']}, {budget} min\\nFID {row['fid'][0]:.2f}", fontsize=9)
+        axis.axis("off")"""),
         new_markdown_cell("""\
-## Diffusion samplers
+## Samplers: speed against quality
 
-The diffusion model after 15 and after 60 minutes, sampled by DDIM at several step counts and
-by DDPM over all 1000 steps: classifier scores and the seconds to sample 1000 images on the 2
-cores (the slow samplers are scored on fewer images; compare rows with the same `images`)."""),
+A GAN makes an image in one forward pass. A diffusion model makes it in as many network passes
+as its sampler takes steps, so its quality has a price. Each line below is one results file's
+samplers, timed on one machine in one session, on the same 1,000 (or 10,000) starting points:
+seconds to sample 1,000 images on the 2 cores against classifier FID. Down and to the left is
+better."""),
         new_code_cell("""\
-for path in sorted(RESULTS.glob("diffusion_*min.json")):
-    record = json.loads(path.read_text())
-    print(f"{path.stem}: {record['steps']} steps")
-    print(f"{'sampler':<18}{'images':>8}{'s/1000 img':>12}{'fid':>10}{'is':>8}{'kid':>8}")
-    for name, row in record["samplers"].items():
-        scores = row[BACKBONE]
-        print(f"{name:<18}{row['images']:>8}{row['seconds_per_1000_images']:>12}{scores['fid']:>10.2f}"
-              f"{scores['is_mean']:>8.2f}{scores['kid_mean']:>8.2f}")"""),
+frontiers = report.sampler_frontiers(scores, least=2)
+panels = sorted({(group[0].model, images) for (_, images), group in frontiers.items() if images in (1000, 10_000)})
+
+
+def short(sampler):  # ddim-50-guidance0.5-guidance_sigma_min0.28-guidance_sigma_max5.42 -> ddim-50 w0.5 in (0.28, 5.42]
+    label = sampler.replace("-spacinglogsnr", " logsnr").replace("-guidance_sigma_min", " in (")
+    label = label.replace("-guidance_sigma_max", ", ").replace("-guidance", " w")
+    return label + "]" if " in (" in label else label
+
+
+figure, axes = plt.subplots(2, 2, figsize=(16, 11))
+for axis, (model, count) in zip(axes.flat, panels, strict=False):
+    for (name, images), frontier in frontiers.items():
+        if images != count or frontier[0].model != model:
+            continue
+        seconds = [score.seconds_per_1000 for score in frontier]
+        line, = axis.plot(seconds, [score.scores["fid"] for score in frontier], marker="o",
+                          label=f"{name} ({frontier[0].minutes:.0f} min)")
+        for score in frontier:
+            axis.annotate(short(score.sampler), (score.seconds_per_1000, score.scores["fid"]), fontsize=6,
+                          color=line.get_color())
+    axis.set(xscale="log", yscale="log", xlabel="seconds per 1,000 images (2 CPU cores)",
+             ylabel="classifier FID (log)", title=f"{model}, {count:,} images")
+    axis.legend(fontsize=7)"""),
         new_markdown_cell("""\
-DDIM-50 against DDPM-1000 on the same starting points (the project's target: DDIM-50's FID
-within 10% of DDPM-1000's), on two 60-minute models: the plain run (500 images a sampler, then its
-step-matched retraining on 1,000, on 2,000 with the DDPM images made on a GPU, and on 10,000
-from the run's seed and from seed 1, all made on a GPU) and the Min-SNR-5 seed-1 run at the
-same step count (1,000 and 10,000 images, `benchmarks/diffusion_samplers.py`). On 10,000
-images the Min-SNR model is inside the target (8.6%, one draw) and the plain model is not
-(30.1% and 42.3% on two draws)."""),
+## What each trick does
+
+The DCGAN preset with one option switched on at a time, every run 4,000 generator steps from the
+same seed (a fixed number of steps, so that the comparison does not depend on what else the
+machine ran), scored on 10,000 images."""),
         new_code_cell("""\
-pairs = [  # (results file, key) of DDIM-50 and of DDPM-1000 on the same starting points
-    (("diffusion_60min", "ddim-50-500img"), ("diffusion_60min", "ddpm-1000-500img")),
-    (("diffusion_60min_ddpm", "ddim-50-1000img"), ("diffusion_60min_ddpm", "ddpm-1000-1000img")),
-    (("diffusion_60min_minsnr5_seed1_ddpm", "ddim-50-1000img"),
-     ("diffusion_60min_minsnr5_seed1_ddpm", "ddpm-1000-1000img")),
-    (("diffusion_60min_ddpm_2000img", "ddim-50-2000img"), ("diffusion_60min_ddpm_2000img", "ddpm-1000-2000img")),
-    (("diffusion_60min_10k_gpu_sampled", "ddim-50-10000img"),
-     ("diffusion_60min_ddpm_10k_gpu_sampled", "ddpm-1000-10000img")),
-    (("diffusion_60min_seed1_10k_gpu_sampled", "ddim-50-10000img"),
-     ("diffusion_60min_seed1_10k_gpu_sampled", "ddpm-1000-10000img")),
-    (("diffusion_60min_minsnr5_seed1_10k_gpu_sampled", "ddim-50-10000img"),
-     ("diffusion_60min_minsnr5_seed1_ddpm_10k_gpu_sampled", "ddpm-1000-10000img")),
-]
-
-
-def samplers(stem):  # a diffusion results file's rows by sampler; none when the file is absent
-    path = RESULTS / f"{stem}.json"
-    return json.loads(path.read_text())["samplers"] if path.exists() else {}
-
-
-def sampler_row(stem, key):
-    rows = samplers(stem)
-    return rows[key] if rows else None
-
-
-print(f"{'DDPM-1000 results file':<52}{'images':>8}{'ddim-50':>10}{'ddpm-1000':>11}{'gap':>8}")
-for (ddim_stem, ddim), (ddpm_stem, ddpm) in pairs:
-    fast, slow = sampler_row(ddim_stem, ddim), sampler_row(ddpm_stem, ddpm)
-    if fast and slow:
-        fast_fid, slow_fid = fast[BACKBONE]["fid"], slow[BACKBONE]["fid"]
-        gap = fast_fid / slow_fid - 1
-        print(f"{ddpm_stem:<52}{slow['images']:>8}{fast_fid:>10.2f}{slow_fid:>11.2f}{gap:>8.1%}")"""),
+display(Markdown(report.runs_table("tricks_*.json", "train_minutes_this_session")))"""),
         new_markdown_cell("""\
-## Diffusion against the GANs
+## The source documents' questions
 
-The diffusion model's DDIM-50 samples (1,000 images) against the first 1,000 of each GAN's
-benchmark samples after the same budget, so that every FID here comes from 1,000 images. After
-60 minutes the diffusion model is also shown with classifier-free guidance (`--guidance W`,
-`benchmarks/diffusion_samplers.py`), the same 1,000 starting points, and at both budgets a
-run trained with Min-SNR-5 loss weighting (`--min-snr-gamma 5`) from each of two seeds (seed 1
-trained to seed 0's step counts, 1,418 and 5,684, on a machine a quarter slower that day), and
-at 60 minutes a third (seed 2, trained straight to 5,684 steps) and a run that predicts v
-instead of the noise (`--prediction v`, seed 0, the plain run's 5,556 steps). The
-"w W in (A, B]" rows guide only the steps whose noise level sqrt((1 - abar_t) / abar_t) lies
-in (A, B] (`--guidance-sigma-min A --guidance-sigma-max B`, Kynkäänniemi et al. 2024); the
-plain model's interval row comes from the same run retrained to its 5,556 steps (its unguided
-DDIM-50 score reproduced: 9.10)."""),
+Each question's baseline, then the runs that change one thing (the settings named), at equal
+steps (the batch sizes: at equal images seen), each scored on 10,000 images; the last column is
+the change of FID from the baseline."""),
         new_code_cell("""\
-def guidance_label(row):  # "w W", or "w W in (A, B]" when guided only at those noise levels
-    label = f"w {row['guidance']}"
-    if "guidance_sigma_max" in row:
-        label += f" in ({row['guidance_sigma_min']}, {row['guidance_sigma_max']}]"
-    return label
-
-
-def print_scores(rows, keys):
-    print(f"{'run':<48}" + "".join(f"{key:>12}" for key in keys))
-    for name, row in rows.items():
-        print(f"{name:<48}" + "".join(f"{row[key]:>12}" if isinstance(row[key], int) else f"{row[key]:>12.3f}"
-                                      for key in keys))
-
-
-for budget in ("15min", "60min"):
-    unguided = samplers(f"diffusion_{budget}")
-    if not unguided:
-        continue
-    rows = {f"diffusion ddim-50 {budget}": unguided["ddim-50"][BACKBONE]}
-    for name, row in samplers(f"diffusion_{budget}_guidance").items():
-        if row.get("guidance"):  # its unguided row is the one above
-            rows[f"diffusion {name.removesuffix('-1000img')}"] = row[BACKBONE]
-    for row in samplers(f"diffusion_{budget}_stepmatched").values():
-        if "guidance_sigma_max" in row:  # its unguided row repeats the original run's
-            rows[f"diffusion {guidance_label(row)}"] = row[BACKBONE]
-    for seed, suffix in ((0, ""), (1, "_seed1"), (2, "_seed2")):
-        for name, row in samplers(f"diffusion_{budget}_minsnr5{suffix}").items():
-            rows[f"diffusion min-snr-5 seed {seed} {name.removesuffix('-1000img')}"] = row[BACKBONE]
-        for row in samplers(f"diffusion_{budget}_minsnr5{suffix}_guidance_interval").values():
-            rows[f"diffusion min-snr-5 seed {seed} {guidance_label(row)}"] = row[BACKBONE]
-    for row in samplers(f"diffusion_{budget}_vpred").values():
-        rows[f"diffusion v-prediction {guidance_label(row) if row.get('guidance') else 'ddim-50'}"] = row[BACKBONE]
-    for gan_path in sorted(RESULTS.glob(f"*_{budget}_metrics_1000img.json")):
-        rows[gan_path.stem.removesuffix("_metrics_1000img")] = json.loads(gan_path.read_text())[BACKBONE]
-    second_cgan = RESULTS / f"cgan_{budget}_seed1_metrics_1000img.json"  # retrained from seed 1, same steps
-    if second_cgan.exists():
-        rows["cgan seed 1"] = json.loads(second_cgan.read_text())[BACKBONE]
-    print_scores(rows, ("fid", "is_mean", "kid_mean", "precision", "recall"))
-    print()"""),
-        new_markdown_cell("""\
-On 1,000 images the interval-guided rows pass the CGAN, by margins inside the noise of a
-1,000-image FID: the CGAN retrained from seed 1 to the same 65,891 steps ("cgan seed 1")
-scores 6.32 there, ahead of them. On 10,000 images, the GANs' own count against the same
-test-split reference, the plain model with guidance 0.5 in (0.28, 5.42]
-(`diffusion_60min_guidance_interval_10k.json`) and both 60-minute models unguided and guided
-(their images made on a GPU under Keras's JAX backend, scored here: `*_10k_gpu_sampled.json`)
-against each GAN after 60 minutes: the CGAN is well ahead of both (FID 2.42, and 2.77 from
-seed 1, against 4.56 and 4.09), and both beat every unconditional GAN unguided."""),
-        new_code_cell("""\
-after_60 = {name: row for name, row in load("*_60min.json").items() if not name.startswith("diffusion")}
-for stem, model in (("diffusion_60min_guidance_interval_10k", ""), ("diffusion_60min_10k_gpu_sampled", ""),
-                    ("diffusion_60min_minsnr5_seed1_10k_gpu_sampled", "min-snr-5 seed 1 ")):
-    for row in samplers(stem).values():
-        label = f"diffusion {model}{guidance_label(row) if row.get('guidance') else 'unguided'}"
-        after_60.setdefault(label, row[BACKBONE])  # the GPU's guided plain images are the CPU's (4.56)
-second_cgan = RESULTS / "cgan_60min_seed1_metrics_10000img.json"
-if second_cgan.exists():
-    after_60["cgan seed 1"] = json.loads(second_cgan.read_text())[BACKBONE]
-print_scores(after_60, ("num_samples", "fid", "is_mean", "kid_mean", "precision", "recall", "coverage"))"""),
+display(Markdown(report.questions_table(RESULTS)))
+answers = report.question_rows(RESULTS)
+figure, axis = plt.subplots(figsize=(8, 0.3 * len(answers) + 1))
+changes = [row for row in answers if row["changed"] != "baseline"]
+axis.barh([f"{row['run']} ({row['question'].split(',')[0]})" for row in changes],
+          [row["fid_change"] for row in changes], color=["tab:green" if row["fid_change"] < 0 else "tab:red"
+                                                          for row in changes])
+axis.axvline(0, color="black")
+axis.invert_yaxis()
+axis.set(xlabel="FID change from the baseline (negative: better)");"""),
         new_markdown_cell("""\
 ## Is GELU 1-Lipschitz?
 
@@ -722,11 +865,13 @@ import tensorflow as tf
 from scipy.stats import norm
 
 x = tf.constant(np.linspace(-8.0, 8.0, 160_001))
+largest_slope = {}
 for approximate in (False, True):
     with tf.GradientTape() as tape:
         tape.watch(x)
         y = tf.nn.gelu(x, approximate=approximate)
     slope = tape.gradient(y, x).numpy()
+    largest_slope[approximate] = slope.max()
     print(f"GELU (approximate={approximate}): largest slope {slope.max():.5f} at x = {x.numpy()[slope.argmax()]:.4f}, "
           f"smallest {slope.min():.5f}")
 root2 = np.sqrt(2.0)
@@ -739,6 +884,13 @@ normalised critic with GELU after each of its 4 layers is therefore only bounded
 1.62, not 1; a gradient penalty (WGAN-GP) enforces the constraint on the samples whatever the
 activation, spectral normalisation alone would not. The package's critics use LeakyReLU (dcgan,
 r3gan) or ReLU (resnet), whose constants are exactly 1."""),
+        new_markdown_cell("""\
+## Conclusions
+
+The numbers in the summary below are read from the results files when this notebook runs; the
+statements next to them were written from those numbers, and the cell checks each one against
+them, so a rerun with other results fails here instead of printing a stale claim."""),
+        new_code_cell(CONCLUSIONS),
     ], metadata={"kernelspec": {"name": "python3", "display_name": "Python 3"}})
 
 
@@ -924,10 +1076,54 @@ def strip_log_noise(notebook: nbformat.NotebookNode) -> None:
             cell.outputs = outputs
 
 
+# Run last in the kernel (and then removed): the package files the notebook's code imported, and
+# the results files gans_keras.report read for it.
+IMPORTED_FILES = """\
+import json, sys
+print(json.dumps(sorted({module.__file__ for name, module in list(sys.modules.items())
+                         if name.split(".")[0] == "gans_keras" and getattr(module, "__file__", None)}
+                        | {str(path) for path in getattr(sys.modules.get("gans_keras.report"), "FILES_READ", ())})))"""
+
+
+def file_digest(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def cells_digest(notebook: nbformat.NotebookNode) -> str:
+    return hashlib.sha256(json.dumps([cell.source for cell in notebook.cells]).encode()).hexdigest()
+
+
+def fingerprint(notebook: nbformat.NotebookNode, used: list[str]) -> dict:
+    """What a notebook's outputs were made from: its cells, and each package file its kernel
+    imported and results file it read (repository-relative path -> SHA-256);
+    tests/test_notebooks.py compares it with the current files, so outputs older than the code
+    or the numbers they show are found."""
+    files = sorted(Path(name).resolve().relative_to(ROOT).as_posix() for name in used)
+    return {"cells": cells_digest(notebook), "files": {name: file_digest(ROOT / name) for name in files}}
+
+
+def stale_parts(notebook: nbformat.NotebookNode) -> list[str]:
+    """What changed since the notebook's outputs were made: "cells", or the files it used; all of
+    it when it has no fingerprint."""
+    recorded = notebook.metadata.get("gans_keras_fingerprint")
+    if recorded is None:
+        return ["no fingerprint: never executed by make_notebooks.py --execute"]
+    changed = ["cells"] if recorded["cells"] != cells_digest(notebook) else []
+    return changed + [name for name, digest in recorded["files"].items()
+                      if not (ROOT / name).is_file() or file_digest(ROOT / name) != digest]
+
+
 def execute(notebook: nbformat.NotebookNode, path: Path, timeout: int = 1800) -> None:
-    resources = {"metadata": {"path": str(path.parent)}}  # run where the notebook lives
-    NotebookClient(notebook, timeout=timeout, kernel_name="python3", resources=resources).execute()
+    """Runs the notebook where it lives, strips the log noise and records its fingerprint."""
+    resources = {"metadata": {"path": str(path.parent)}}
+    notebook.cells.append(new_code_cell(IMPORTED_FILES))
+    try:
+        NotebookClient(notebook, timeout=timeout, kernel_name="python3", resources=resources).execute()
+        used = json.loads(notebook.cells[-1].outputs[-1].text)
+    finally:
+        notebook.cells.pop()
     strip_log_noise(notebook)
+    notebook.metadata["gans_keras_fingerprint"] = fingerprint(notebook, used)
 
 
 def main() -> int:

@@ -9,7 +9,7 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "notebooks"))
 
-from make_notebooks import execute, notebooks  # noqa: E402
+from make_notebooks import execute, notebooks, stale_parts  # noqa: E402
 
 NOTEBOOKS = sorted((ROOT / "notebooks").glob("*.ipynb")) + [ROOT / "Conclusion.ipynb"]
 
@@ -21,6 +21,34 @@ def test_every_report_notebook_is_committed_and_current():
         committed = nbformat.read(path, as_version=4)
         # Same cells as the builder writes (outputs aside): edit make_notebooks.py, not the files.
         assert [cell.source for cell in committed.cells] == [cell.source for cell in notebook.cells], path.name
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
+def test_committed_outputs_come_from_the_current_cells_and_package(path):
+    stale = stale_parts(nbformat.read(path, as_version=4))
+    assert not stale, (f"{path.name}'s outputs are older than {', '.join(stale)}: rerun python "
+                       f"notebooks/make_notebooks.py --execute --only {path.name}")
+
+
+def test_a_changed_package_file_or_cell_makes_a_notebook_stale(tmp_path, monkeypatch):
+    import make_notebooks
+    from nbformat.v4 import new_code_cell, new_notebook
+
+    (tmp_path / "gans_keras").mkdir()
+    module = tmp_path / "gans_keras" / "report.py"
+    module.write_text("A = 1\n")
+    results = tmp_path / "results.json"
+    results.write_text("{}")
+    monkeypatch.setattr(make_notebooks, "ROOT", tmp_path)
+    notebook = new_notebook(cells=[new_code_cell("import gans_keras.report")])
+    notebook.metadata["gans_keras_fingerprint"] = make_notebooks.fingerprint(notebook, [str(module), str(results)])
+    assert stale_parts(notebook) == []
+    module.write_text("A = 2\n")
+    results.write_text('{"fid": 1}')
+    assert stale_parts(notebook) == ["gans_keras/report.py", "results.json"]
+    notebook.cells[0].source += "\nprint(1)"
+    assert stale_parts(notebook)[0] == "cells"
+    assert stale_parts(new_notebook()) == ["no fingerprint: never executed by make_notebooks.py --execute"]
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)

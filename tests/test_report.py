@@ -114,3 +114,15 @@ def test_a_sampler_frontier_keeps_one_files_timed_samplers_fastest_first(tmp_pat
     ((key, frontier),) = sampler_frontiers(read_scores(tmp_path), least=2).items()
     assert key == ("diffusion_15min", 1000)
     assert [(score.sampler, score.seconds_per_1000) for score in frontier] == [("ddim-10", 30.0), ("ddim-50", 150.0)]
+
+
+def test_every_results_file_read_is_recorded_for_the_notebooks_fingerprints(tmp_path):
+    from gans_keras import report
+
+    _run(tmp_path, "dcgan_15min", "dcgan", 7.0)
+    _run(tmp_path, "wgan_15min", "wgan", 9.0)
+    report.read_result("dcgan_15min", tmp_path)
+    assert (tmp_path / "dcgan_15min.json").resolve() in report.FILES_READ
+    assert (tmp_path / "wgan_15min.json").resolve() not in report.FILES_READ
+    report.read_scores(tmp_path)
+    assert (tmp_path / "wgan_15min.json").resolve() in report.FILES_READ
