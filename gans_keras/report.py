@@ -259,7 +259,7 @@ QUESTIONS = {
     "batch size, at equal images seen": (DCGAN_BASELINE, ("batch_*",)),
     "BatchNorm momentum": (DCGAN_BASELINE, ("bnmom_*",)),
     "learning rate, and a critic slower than the generator": (DCGAN_BASELINE, ("lr_*",)),
-    "EMA decay of the generator": (DCGAN_BASELINE, ("ablation_dcgan_ema", "ema_0.*")),
+    "EMA decay of the generator": (DCGAN_BASELINE, ("ema_0.*",)),
 }
 # Settings that name a run rather than change it.
 _NOT_CHANGES = ("sample_every", "checkpoint_every", "max_minutes")
