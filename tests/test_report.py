@@ -126,3 +126,17 @@ def test_every_results_file_read_is_recorded_for_the_notebooks_fingerprints(tmp_
     assert (tmp_path / "wgan_15min.json").resolve() not in report.FILES_READ
     report.read_scores(tmp_path)
     assert (tmp_path / "wgan_15min.json").resolve() in report.FILES_READ
+
+
+def test_a_runs_grid_is_found_in_the_repository_beside_its_results(tmp_path):
+    from gans_keras.report import grid_path
+
+    results = tmp_path / "benchmarks" / "results"
+    results.mkdir(parents=True)
+    _run(results, "dcgan_15min", "dcgan", 7.0)
+    _run(results, "wgan_15min", "wgan", 9.0)
+    record = json.loads((results / "dcgan_15min.json").read_text())
+    record["samples"] = {"npz": "runs/x/samples.npz", "grid_in_repo": "markdown_img/dcgan_15min.png"}
+    (results / "dcgan_15min.json").write_text(json.dumps(record))
+    assert grid_path("dcgan_15min", results) == tmp_path / "markdown_img" / "dcgan_15min.png"
+    assert grid_path("wgan_15min", results) is None
