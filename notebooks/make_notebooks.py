@@ -135,6 +135,7 @@ from IPython.display import Markdown
 
 from gans_keras import report
 
+QUESTIONS = @@QUESTIONS@@
 lines = ["| question | run | changed | classifier FID | recall | FID change |", "|---|---|---|---|---|---|"]
 for row in report.question_rows():
     if row["question"] in QUESTIONS:
@@ -356,7 +357,8 @@ Image.open(out / "cam.png")"""),
     for key in spec.get("explain", ()):
         text, code = EXPLANATIONS[key]
         if key == "questions":
-            code = f"QUESTIONS = {spec['questions']!r}\n" + QUESTIONS_CELL
+            listed = "".join(f"\n    {question!r}," for question in spec["questions"])
+            code = QUESTIONS_CELL.replace("@@QUESTIONS@@", f"({listed}\n)")
         cells += [new_markdown_cell(text), new_code_cell(code)]
     return new_notebook(cells=cells, metadata={"kernelspec": {"name": "python3", "display_name": "Python 3"}})
 
@@ -683,8 +685,9 @@ sections = {"Which model for which need": [
           metric("diffusion", 60, "precision") > metric("cgan", 60, "precision")
           and metric("diffusion", 60, "recall") >= metric("cgan", 60, "recall")),
     claim(f"**Images from a sentence: the text-to-image model**, FID {fid('text_diffusion', 60):.2f} after 60 minutes "
-          f"with guidance 1, behind the class-conditional diffusion model ({fid('diffusion', 60):.2f}), which reads "
-          f"a label instead of a caption.", fid("text_diffusion", 60) > fid("diffusion", 60)),
+          f"(sampler {board[60]['text_diffusion']['sampler']}), behind the class-conditional diffusion model "
+          f"({fid('diffusion', 60):.2f}), which reads a label instead of a caption.",
+          fid("text_diffusion", 60) > fid("diffusion", 60)),
     claim(f"**Unconditional images: {best_gan_15.upper()} on 15 minutes (FID {fid(best_gan_15, 15):.2f}), "
           f"{best_gan_60.upper()} on an hour ({fid(best_gan_60, 60):.2f}).** SN-GAN trails both at both budgets, "
           f"and R3GAN, whose recipe needs far more steps than 15 CPU minutes give, is last "
@@ -708,9 +711,9 @@ sections = {"Which model for which need": [
           tricks["sn_wasserstein"] > 3 * base),
 ]}
 sections["The source documents' questions (one seed each: a few FID points are not a finding)"] = [
-    claim(f"**Is GELU 1-Lipschitz?** No: its slope peaks at 1.129 at x = sqrt 2 (computed above), so spectral "
-          f"normalisation alone bounds a 4-layer GELU critic by 1.129^4 = 1.62, not 1; the package's critics use "
-          f"LeakyReLU or ReLU, whose slopes are at most 1.", abs(largest_slope[False] - 1.129) < 5e-4),
+    claim(f"**Is GELU 1-Lipschitz?** No: its slope peaks at {largest_slope[False]:.3f} at x = sqrt 2 (computed "
+          f"above), so spectral normalisation alone bounds a 4-layer GELU critic by {largest_slope[False] ** 4:.2f}, "
+          f"not 1; the package's critics use LeakyReLU or ReLU, whose slopes are at most 1.", largest_slope[False] > 1),
     claim(f"**Adam is not king here.** RMSprop at Adam's learning rate scored "
           f"{asked['optim_rmsprop_lr2e-4']['scores']['fid']:.2f} ({change('optim_rmsprop_lr2e-4'):+.2f}) and SGD "
           f"with momentum 0.5 at 2e-2 "
