@@ -69,7 +69,9 @@ def machine() -> dict:
     """The machine and Keras backend (with its version, and its GPU if any) running this."""
     backend = keras.backend.backend()
     module = importlib.import_module(backend)
-    found = {"cpus": os.cpu_count(), "processor": platform.processor() or platform.machine(), **cpu_model(),
+    # cpus_used: the cores this process may run on (fewer than cpus under taskset, as in side-by-side pairs)
+    found = {"cpus": os.cpu_count(), "cpus_used": len(os.sched_getaffinity(0)),
+             "processor": platform.processor() or platform.machine(), **cpu_model(),
              "keras": keras.__version__, "backend": backend, backend: module.__version__}
     if backend == "jax":
         found["device"] = module.devices()[0].device_kind
