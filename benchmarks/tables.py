@@ -6,6 +6,7 @@ numbers.
     python benchmarks/tables.py ablation
     python benchmarks/tables.py tricks         # issue 23's ablation of every GAN option
     python benchmarks/tables.py sngan_steps    # SN-GAN with Keras' spectral norm against the paper's
+    python benchmarks/tables.py one_core       # runs pinned to one core, beside another on the other
     python benchmarks/tables.py diffusion_60min   # its samplers; also diffusion_15min, diffusion_60min_guidance
     python benchmarks/tables.py compare_60min     # diffusion DDIM-50 vs GANs on 1,000 images
     python benchmarks/tables.py throughput_cpu    # a benchmarks/throughput.py results file
@@ -44,6 +45,10 @@ from gans_keras.report import (
     throughput_table,
 )
 
+# Runs pinned to one of the two cores beside another run on the other: the SN-GAN / WGAN-GP pairs
+# and SN-GAN's tuning (notebook 05 reads the same files).
+ONE_CORE = "*_1core*.json"
+
 
 def _kind(name: str) -> str | None:
     """The benchmark that wrote results/<name>.json, None without one."""
@@ -57,6 +62,8 @@ def main(which: str) -> int:
         print(questions_table())
     elif which == "faults":
         print(faults_table())
+    elif which == "one_core":
+        print(runs_table(ONE_CORE, "train_minutes_this_session"))
     elif which in PROMPTED_GROUPS:
         print(prompted_table(f"{PROMPTED_GROUPS[which]}*.json"))
     elif which in LIKELIHOOD_GROUPS:
@@ -73,9 +80,9 @@ def main(which: str) -> int:
         print(runs_table(f"*_{which}.json", "minutes_total"))
     else:
         groups = ", ".join([*RUN_GROUPS, *PROMPTED_GROUPS, *LIKELIHOOD_GROUPS])
-        print(f"choose one of: 15min, 25min, 60min, {groups}, questions, faults, leaderboard, diffusion_15min, "
-              "diffusion_60min, diffusion_60min_guidance, compare_15min, compare_60min, or a throughput or "
-              "diffusion_samplers results file's name",
+        print(f"choose one of: 15min, 25min, 60min, {groups}, one_core, questions, faults, leaderboard, "
+              "diffusion_15min, diffusion_60min, diffusion_60min_guidance, compare_15min, compare_60min, or a "
+              "throughput or diffusion_samplers results file's name",
               file=sys.stderr)
         return 2
     return 0

@@ -37,8 +37,9 @@ def table_names() -> list[str]:
                             and not name.startswith(tuple(prefixes.values())))
     groups = [group for group, prefix in prefixes.items() if any(RESULTS.glob(f"{prefix}*.json"))]
     faults = ["faults"] if (RESULTS / "faults.json").exists() else []
-    return [*budgets, *groups, *diffusion_runs, *compared, *sampler_sweeps, *throughputs, *faults, "leaderboard",
-            "questions"]
+    one_core = ["one_core"] if any(RESULTS.glob(tables.ONE_CORE)) else []
+    return [*budgets, *groups, *diffusion_runs, *compared, *sampler_sweeps, *throughputs, *faults, *one_core,
+            "leaderboard", "questions"]
 
 
 def test_every_budget_has_a_table():
