@@ -1215,7 +1215,9 @@ def execute(notebook: nbformat.NotebookNode, path: Path, timeout: int = 1800) ->
     notebook.cells.append(new_code_cell(IMPORTED_FILES))
     try:
         NotebookClient(notebook, timeout=timeout, kernel_name="python3", resources=resources).execute()
-        used = json.loads(notebook.cells[-1].outputs[-1].text)
+        # The kernel may send the printed line in several stream messages (seen in CI: a lone "\n").
+        used = json.loads("".join(output.text for output in notebook.cells[-1].outputs
+                                  if output.output_type == "stream" and output.name == "stdout"))
     finally:
         notebook.cells.pop()
     strip_log_noise(notebook)
