@@ -650,10 +650,11 @@ compares it with the GANs after the same training budget, from `benchmarks/`."""
 Nichol & Dhariwal (2021) let the UNet also output v, which sets each reverse step's variance
 between beta~_t and beta_t, trained by L_hybrid = L_simple + 0.001 L_vlb (`--learn-sigma
 --loss-type hybrid`). Their claim: a fixed variance is right for 1000 steps but not for a
-respaced chain of a few dozen, where the learned one keeps the quality. Both models below
-trained for the same steps on the same machine (`benchmarks/README.md`, "Improved DDPM", has the
-commands); each row is one sampler on the same images' count, with the test images' likelihood
-bound in bits/dim (`python -m gans_keras.evaluate --nll`)."""),
+respaced chain of a few dozen, where the learned one keeps the quality. Two pairs below: the
+`_1000steps` runs trained for the same steps, and the `_15min` runs for the same 15 minutes side
+by side, one core each (`benchmarks/README.md`, "Improved DDPM", has the commands). Each row is
+one sampler on the given number of images (compare FIDs within one count only), with the test
+images' likelihood bound in bits/dim (`python -m gans_keras.evaluate --nll`)."""),
         new_code_cell("""\
 from IPython.display import Markdown
 
@@ -665,7 +666,8 @@ for name, record in read_results("iddpm_*.json").items():
     samplers = record["samplers"]
     ancestral = sorted((int(key.split("-")[1]), row["classifier:fashion_mnist"]["fid"])
                        for key, row in samplers.items() if key.startswith("ddpm-") and key.count("-") == 1)
-    axis.plot(*zip(*ancestral, strict=True), marker="o", label=name)
+    if ancestral:  # the _spacing files hold other spacings only
+        axis.plot(*zip(*ancestral, strict=True), marker="o", label=name)
 axis.set(xscale="log", xlabel="respaced ancestral (DDPM) steps", ylabel="classifier FID")
 axis.legend();"""),
     ]
@@ -759,9 +761,9 @@ sections = {"Which model for which need": [
           max(board[15], key=lambda model: fid(model, 15)) == "r3gan"),
 ], "SN-GAN against WGAN-GP (side by side, one core each)": [
     claim(f"**With the paper's spectral normalisation, SN-GAN is ahead of WGAN-GP at every budget and seed, as "
-          f"Miyato et al. found:** FID {side(15, 0)} against {side(15, 1)} after 15 minutes ({len(pairs[15])} seeds), "
-          f"{side(60, 0)} against {side(60, 1)} after 60. Each pair trained at the same time, one run on each core, "
-          f"so the comparison is at equal compute on one machine.",
+          f"Miyato et al. found:** FID {side(15, 0)} against {side(15, 1)} after 15 minutes and "
+          f"{side(60, 0)} against {side(60, 1)} after 60 ({len(pairs[15])} and {len(pairs[60])} seeds). Each pair "
+          f"trained at the same time, one run on each core, so the comparison is at equal compute on one machine.",
           all(ours < theirs for ours, theirs in pairs[15] + pairs[60]) and pairs[60]),
     claim(f"**On a CPU budget, fewer discriminator steps pay:** after 15 minutes on one core, SN-GAN with n_dis 2 "
           f"scored {by_seed(2)} and with n_dis 1 (Adam(2e-4, 0.5, 0.999), the paper's setting C) {by_seed(1)}, "
