@@ -30,6 +30,7 @@ import sys
 
 from gans_keras.report import (
     LIKELIHOOD_GROUPS,
+    ONE_CORE,
     PROMPTED_GROUPS,
     RESULTS,
     RUN_GROUPS,
@@ -44,10 +45,6 @@ from gans_keras.report import (
     runs_table,
     throughput_table,
 )
-
-# Runs pinned to one of the two cores beside another run on the other: the SN-GAN / WGAN-GP pairs
-# and SN-GAN's tuning (notebook 05 reads the same files).
-ONE_CORE = "*_1core*.json"
 
 
 def _kind(name: str) -> str | None:

@@ -16,6 +16,8 @@ from pathlib import Path
 import numpy as np
 import tensorflow as tf
 
+from gans_keras.viz import from_uint8
+
 log = logging.getLogger(__name__)
 
 KERAS_DATASETS = ("fashion_mnist", "mnist", "cifar10", "digits")
@@ -277,7 +279,6 @@ def load_dataset(
         raise ValueError(f"channels must be 1 or 3, got {channels}")
     if image_size is not None and image_size < 1:
         raise ValueError(f"image_size must be positive, got {image_size}")
-    low, high = value_range
     resize_to = image_size
     if name.startswith("tfds:"):
         source = _tfds_source(name[len("tfds:") :], split, data_dir)
@@ -302,7 +303,7 @@ def load_dataset(
         if resize_to is not None:
             image = tf.image.resize(image, (resize_to, resize_to), antialias=True)
             image = tf.clip_by_value(image, 0.0, 255.0)
-        return image * ((high - low) / 255.0) + low, label
+        return from_uint8(image, value_range), label
 
     ds = source.map(preprocess, num_parallel_calls=tf.data.AUTOTUNE)
     if cache:

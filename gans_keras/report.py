@@ -42,9 +42,12 @@ class Score:
     # images made elsewhere)
 
 
-# Every results file read in this process: a notebook records their digests beside its outputs
-# (notebooks/make_notebooks.py), so that new numbers in a file it showed make it stale.
+# Every results file read in this process, and every pattern matched against the results: a
+# notebook records the files' digests and the patterns' matches beside its outputs
+# (notebooks/make_notebooks.py), so that new numbers in a file it showed, or a new file one of its
+# patterns now matches, make it stale.
 FILES_READ: set[Path] = set()
+PATTERNS_READ: set[Path] = set()  # results directory / pattern
 
 
 def _read(path: Path) -> dict:
@@ -54,6 +57,7 @@ def _read(path: Path) -> dict:
 
 def read_results(pattern: str = "*.json", results: Path = RESULTS) -> dict[str, dict]:
     """The results files matching `pattern`, by name (the file's stem), in name order."""
+    PATTERNS_READ.add(Path(results).resolve() / pattern)
     return {path.stem: _read(path) for path in sorted(Path(results).glob(pattern))}
 
 
@@ -62,11 +66,28 @@ def read_result(name: str, results: Path = RESULTS) -> dict:
     return _read(Path(results) / f"{name}.json")
 
 
+# Runs pinned to one of the two cores (`taskset`) beside another run on the other, and the model
+# each of a model's runs was paired with: the partner's name is the run's with the rival's.
+ONE_CORE = "*_1core*.json"
+ONE_CORE_RIVALS = {"sngan": "wgan"}
+
+
+def one_core_pairs(model: str, results: Path = RESULTS) -> list[tuple[str, dict, str, dict]]:
+    """(name, record, partner's name, partner's record) of each one-core run of `model` whose
+    partner of the rival model trained beside it, in name order."""
+    runs = read_results(ONE_CORE, results)
+    rival = ONE_CORE_RIVALS[model]
+    pairs = [(name, record, name.replace(f"{model}_", f"{rival}_", 1)) for name, record in runs.items()
+             if record["model"] == model]
+    return [(name, record, partner, runs[partner]) for name, record, partner in pairs if partner in runs]
+
+
 def _machine(record: dict) -> str:
     machine = record.get("machine") or {}
     if not machine.get("cpu_model"):
         return "not recorded"
-    return f"{machine['cpu_model']} ({', '.join(machine.get('cpu_flags', []))})"
+    cores = "" if "cpus" not in machine else f", {machine.get('cpus_used', machine['cpus'])} of {machine['cpus']} cores"
+    return f"{machine['cpu_model']} ({', '.join(machine.get('cpu_flags', []))}){cores}"
 
 
 def _run_name(run: str) -> str:

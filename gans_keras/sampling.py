@@ -151,6 +151,7 @@ def sample(
         labels = labels.astype("int32")
     latents = np.random.default_rng(seed).standard_normal((start + num, *latent_shape(generator)))[start:]
     latents = latents.astype("float32")
+    value_range = generator_value_range(generator)
     progbar = keras.utils.Progbar(num, verbose=1 if verbose else 0, unit_name="image")
     batches = []
     for first in range(0, num, batch_size):
@@ -165,7 +166,7 @@ def sample(
         else:
             output = generator(inputs, training=False)
             progbar.update(min(first + batch_size, num))
-        batches.append(to_uint8(keras.ops.convert_to_numpy(output), generator_value_range(generator)))
+        batches.append(to_uint8(keras.ops.convert_to_numpy(output), value_range))
     return np.concatenate(batches)
 
 

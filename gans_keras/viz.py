@@ -19,6 +19,12 @@ def to_uint8(images, value_range: tuple[float, float] = (-1.0, 1.0)) -> np.ndarr
     return np.clip(np.round(scaled), 0, 255).astype(np.uint8)
 
 
+def from_uint8(pixels, value_range: tuple[float, float] = (-1.0, 1.0)):
+    """Float pixel levels 0..255 (an array or a tensor) -> `value_range`: what `to_uint8` undoes."""
+    low, high = value_range
+    return pixels * ((high - low) / 255.0) + low
+
+
 def generator_value_range(generator) -> tuple[float, float]:
     """The range of a generator's images, read from its output layer ("images": tanh [-1, 1],
     sigmoid [0, 1]), so that a saved generator says how its output becomes pixels; [-1, 1] for a
@@ -140,8 +146,7 @@ def discriminator_cam(model, images, labels=None) -> np.ndarray:
     discriminator = getattr(model, "discriminator", model)
     images = np.asarray(images)
     if images.dtype == np.uint8:
-        low, high = generator_value_range(getattr(model, "generator", None))
-        images = images.astype(np.float32) * ((high - low) / 255.0) + low
+        images = from_uint8(images.astype(np.float32), generator_value_range(getattr(model, "generator", None)))
     feature_layers = [layer for layer in discriminator.layers[1:] if len(layer.output.shape) == 4]
     if not feature_layers:
         raise ValueError(f"{discriminator.name} has no convolutional feature map for Grad-CAM")

@@ -74,7 +74,8 @@ def start_from(model: keras.Model, config: TrainConfig, image_size: int, channel
             raise ValueError(f"grow_from {config.grow_from}: its resnet discriminator, built for {image_size // 2} "
                              f"px, stops downsampling at 8x8 or more, so a grown one (down to 4x4) has no "
                              f"counterpart for its last blocks; grow resnet runs of 32 px or fewer")
-        source = _source_model(config.grow_from, source_settings, "grow_from", image_size // 2, channels)
+        source = _source_model(config.grow_from, source_settings, "grow_from", image_size // 2, channels,
+                               config.pixel_range)
         unfinished = [layer.alpha for layer in source.fade_layers if float(layer.alpha) < 1.0]
         if unfinished:
             raise ValueError(f"grow_from {config.grow_from} is still fading in its last growth (alpha "
@@ -87,7 +88,8 @@ def start_from(model: keras.Model, config: TrainConfig, image_size: int, channel
                f"{config.fade_steps} steps"
     if config.init_from is not None:
         parts = parse_init_parts(config.init_parts)
-        source = _source_model(config.init_from, run_settings(config.init_from), "init_from", image_size, channels)
+        source = _source_model(config.init_from, run_settings(config.init_from), "init_from", image_size, channels,
+                               config.pixel_range)
         if "ema" in parts and (source.ema_generator is None or model.ema_generator is None):
             which = config.init_from if source.ema_generator is None else "this run"
             raise ValueError(f"init_parts names ema, but {which} has no EMA generator (ema_decay 0)")
@@ -101,10 +103,16 @@ def start_from(model: keras.Model, config: TrainConfig, image_size: int, channel
     return None
 
 
-def _source_model(run: str | Path, saved: dict, setting: str, image_size: int, channels: int) -> keras.Model:
-    """The GAN of `run` (whose config.json is `saved`), at its newest checkpoint."""
+def _source_model(run: str | Path, saved: dict, setting: str, image_size: int, channels: int,
+                  pixel_range: str) -> keras.Model:
+    """The GAN of `run` (whose config.json is `saved`), at its newest checkpoint; `pixel_range`
+    is the new run's, which the copied networks must share."""
     if get_preset(saved["model"]).kind != "gan":
         raise ValueError(f"{setting} {run} is a {saved['model']} run: it has no GAN networks to copy")
+    source_range = saved.get("pixel_range", DEFAULTS["pixel_range"])
+    if source_range != pixel_range:
+        raise ValueError(f"{setting} {run} has pixel_range {source_range}; this run has {pixel_range}: its "
+                         f"networks would read and write pixels in another range")
     checkpoints = list_checkpoints(Path(run) / "checkpoints")
     if not checkpoints:
         raise FileNotFoundError(f"{setting} {run} has no checkpoint to start from")

@@ -51,6 +51,22 @@ def test_a_changed_package_file_or_cell_makes_a_notebook_stale(tmp_path, monkeyp
     assert stale_parts(new_notebook()) == ["no fingerprint: never executed by make_notebooks.py --execute"]
 
 
+def test_a_new_file_matching_a_pattern_the_notebook_read_makes_it_stale(tmp_path, monkeypatch):
+    import make_notebooks
+    from nbformat.v4 import new_notebook
+
+    (tmp_path / "results").mkdir()
+    (tmp_path / "results" / "sngan_15min_1core_seed0.json").write_text("{}")
+    monkeypatch.setattr(make_notebooks, "ROOT", tmp_path)
+    notebook = new_notebook()
+    notebook.metadata["gans_keras_fingerprint"] = make_notebooks.fingerprint(
+        notebook, [], [str(tmp_path / "results" / "*_1core*.json")])
+    (tmp_path / "results" / "wgan_15min.json").write_text("{}")  # not matched
+    assert stale_parts(notebook) == []
+    (tmp_path / "results" / "wgan_15min_1core_seed0.json").write_text("{}")
+    assert stale_parts(notebook) == ["the files results/*_1core*.json matches"]
+
+
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
 def test_notebook_runs_in_smoke_mode(path, tmp_path, monkeypatch):
     monkeypatch.setenv("GANS_KERAS_SMOKE", "1")

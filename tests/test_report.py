@@ -124,8 +124,10 @@ def test_every_results_file_read_is_recorded_for_the_notebooks_fingerprints(tmp_
     report.read_result("dcgan_15min", tmp_path)
     assert (tmp_path / "dcgan_15min.json").resolve() in report.FILES_READ
     assert (tmp_path / "wgan_15min.json").resolve() not in report.FILES_READ
+    assert tmp_path.resolve() / "*.json" not in report.PATTERNS_READ
     report.read_scores(tmp_path)
     assert (tmp_path / "wgan_15min.json").resolve() in report.FILES_READ
+    assert tmp_path.resolve() / "*.json" in report.PATTERNS_READ  # a new results file may change the scores
 
 
 def test_a_runs_grid_is_found_in_the_repository_beside_its_results(tmp_path):
@@ -140,3 +142,27 @@ def test_a_runs_grid_is_found_in_the_repository_beside_its_results(tmp_path):
     (results / "dcgan_15min.json").write_text(json.dumps(record))
     assert grid_path("dcgan_15min", results) == tmp_path / "markdown_img" / "dcgan_15min.png"
     assert grid_path("wgan_15min", results) is None
+
+
+def test_one_core_runs_are_paired_with_the_rival_trained_beside_them(tmp_path):
+    from gans_keras.report import one_core_pairs
+
+    _run(tmp_path, "sngan_15min_1core_seed0", "sngan", 20.0)
+    _run(tmp_path, "wgan_15min_1core_seed0", "wgan", 40.0)
+    _run(tmp_path, "sngan_15min_1core_ndis1_seed0", "sngan", 15.0)  # tuning: no WGAN-GP beside it
+    _run(tmp_path, "sngan_15min_seed0", "sngan", 25.0)  # both cores: not a pair
+    ((name, record, partner, rival),) = one_core_pairs("sngan", tmp_path)
+    assert (name, partner) == ("sngan_15min_1core_seed0", "wgan_15min_1core_seed0")
+    assert (record["classifier:fashion_mnist"]["fid"], rival["classifier:fashion_mnist"]["fid"]) == (20.0, 40.0)
+
+
+def test_the_leaderboard_says_how_many_cores_a_run_had(tmp_path):
+    _run(tmp_path, "sngan_15min_1core_seed0", "sngan", 20.0, cpu="Xeon")
+    _run(tmp_path, "wgan_15min", "wgan", 30.0, cpu="Xeon")
+    for name, used in (("sngan_15min_1core_seed0", 1), ("wgan_15min", None)):  # unpinned runs used them all
+        record = json.loads((tmp_path / f"{name}.json").read_text())
+        record["machine"].update({"cpus": 2} if used is None else {"cpus": 2, "cpus_used": used})
+        (tmp_path / f"{name}.json").write_text(json.dumps(record))
+    table = leaderboard_table(tmp_path, budgets=(15,))
+    assert "| sngan_15min_1core | 0 | 20.00 |" in table and "| Xeon (avx2), 1 of 2 cores |" in table
+    assert "| Xeon (avx2), 2 of 2 cores |" in table

@@ -196,6 +196,12 @@ def test_grow_and_warm_start_errors_are_one_line(small_run, tmp_path, capsys):
     assert "is not a run directory" in capsys.readouterr().err
     assert main(SMALL + ["--init-from", str(small_run), "--init-parts", "ema", "--out", str(tmp_path / "b")]) == 2
     assert "init_parts names ema, but this run has no EMA generator" in capsys.readouterr().err
+    for setting in ("--init-from", "--grow-from"):  # the source run saw pixels in [-1, 1]
+        assert main(SMALL + [setting, str(small_run), "--pixel-range", "01", "--image-size",
+                             "16" if setting == "--init-from" else "32", "--out", str(tmp_path / setting)]) == 2
+        assert (f"{setting[2:].replace('-', '_')} {small_run} has pixel_range 11; this run has 01: its networks would "
+                f"read and write pixels in another range") in capsys.readouterr().err
+        assert not (tmp_path / setting).exists()
 
 
 @pytest.mark.parametrize("options", [
