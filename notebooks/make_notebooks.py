@@ -720,8 +720,8 @@ pairs = {minutes: paired(minutes) for minutes in (15, 60)}
 
 
 def ndis(steps, seed, minutes=15):  # SN-GAN's FID on one core with n_dis `steps` (15 minutes: 5 is the pairs' run)
-    name = f"sngan_15min_1core_seed{seed}" if (steps, minutes) == (5, 15) else \
-        f"sngan_{minutes}min_1core_ndis{steps}_seed{seed}"
+    name = (f"sngan_15min_1core_seed{seed}" if (steps, minutes) == (5, 15)
+            else f"sngan_{minutes}min_1core_ndis{steps}_seed{seed}")
     return one_core[name][report.BACKBONE]["fid"]
 
 
