@@ -79,7 +79,9 @@ IMPROVED_DDPM = ["--learn-sigma", "--loss-type", "hybrid", "--timestep-sampling"
                  "gelu", "--unet-init", "he", "--image-size", "27", "--sampler", "ddpm"]
 
 
-@pytest.mark.parametrize("argv", [DIFFUSION_TINY, TEXT_TINY, DIFFUSION_TINY + IMPROVED_DDPM],
+# The text and Improved-DDPM variants take minutes on 2 cores: make test-slow and CI run them.
+@pytest.mark.parametrize("argv", [DIFFUSION_TINY, pytest.param(TEXT_TINY, marks=pytest.mark.slow),
+                                  pytest.param(DIFFUSION_TINY + IMPROVED_DDPM, marks=pytest.mark.slow)],
                          ids=["classes", "captions", "improved_ddpm"])
 def test_diffusion_resume_matches_an_unbroken_run(tmp_path, argv):
     """A text model also keeps its tokenizer (tokenizer.json) and its captions' order; Improved
