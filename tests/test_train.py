@@ -60,7 +60,9 @@ def test_tensorboard_scalars(trained_run):
     ["--model", "cgan", "--d-conditioning", "channel", "--aux-classifier", "--replay-buffer", "16"],
     # Consistency regularisation's random shifts are checkpointed beside DiffAugment's.
     ["--model", "dcgan", "--cr", "1", "--diffaugment", "color,translation,cutout"],
-    ["--model", "cgan", "--loss", "rpgan", "--r1", "1", "--r2", "1", "--cr", "1", "--diffaugment", "translation"],
+    # R1, R2 and consistency regularisation together: a minute on 2 cores, run by make test-slow and CI.
+    pytest.param(["--model", "cgan", "--loss", "rpgan", "--r1", "1", "--r2", "1", "--cr", "1", "--diffaugment",
+                  "translation"], marks=pytest.mark.slow),
 ])
 def test_resume_matches_an_unbroken_run(tmp_path, variant):
     unbroken, resumed = tmp_path / "unbroken", tmp_path / "resumed"
