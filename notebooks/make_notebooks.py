@@ -710,13 +710,11 @@ def change(run):
     return asked[run]["fid_change"]
 
 
-def paired(minutes):  # (SN-GAN's FID, WGAN-GP's FID) of each seed's pair trained side by side, one core each
-    return [(record[report.BACKBONE]["fid"], rival[report.BACKBONE]["fid"])
-            for name, record, _, rival in report.one_core_pairs("sngan", RESULTS)
-            if name.startswith(f"sngan_{minutes}min_1core_seed")]
-
-
-pairs = {minutes: paired(minutes) for minutes in (15, 60)}
+# (SN-GAN's FID, WGAN-GP's FID) of each seed's pair trained side by side, one core each, by budget
+sngan_pairs = report.one_core_pairs("sngan", RESULTS)
+pairs = {minutes: [(record[report.BACKBONE]["fid"], rival[report.BACKBONE]["fid"])
+                   for name, record, _, rival in sngan_pairs if name.startswith(f"sngan_{minutes}min_1core_seed")]
+         for minutes in (15, 60)}
 
 
 def ndis(steps, seed, minutes=15):  # SN-GAN's FID on one core with n_dis `steps` (15 minutes: 5 is the pairs' run)

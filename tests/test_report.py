@@ -20,10 +20,12 @@ def _scores(fid, images=10_000):
     return {"num_samples": images, "fid": fid, "is_mean": 8.0, "kid_mean": 0.5, "precision": 0.7, "recall": 0.6}
 
 
-def _run(results, name, model, fid, seed=0, minutes=15.1, max_minutes=15, images=10_000, samplers=None, cpu=None):
+def _run(results, name, model, fid, seed=0, minutes=15.1, max_minutes=15, images=10_000, samplers=None, cpu=None,
+         cores=None):
+    """`cores`: {"cpus": N} and, for a pinned run, "cpus_used", as gan_budget records them."""
     record = {"benchmark": "gan_budget", "name": name, "model": model, "train_minutes_this_session": minutes,
               "config": {"seed": seed, "max_minutes": max_minutes}, "classifier:fashion_mnist": _scores(fid, images),
-              "machine": {"cpu_model": cpu, "cpu_flags": ["avx2"]} if cpu else {}}
+              "machine": {"cpu_model": cpu, "cpu_flags": ["avx2"], **(cores or {})} if cpu else {}}
     if samplers:
         record["samplers"] = {key: {"images": images, "classifier:fashion_mnist": _scores(value, images)}
                               for key, value in samplers.items()}
@@ -157,12 +159,8 @@ def test_one_core_runs_are_paired_with_the_rival_trained_beside_them(tmp_path):
 
 
 def test_the_leaderboard_says_how_many_cores_a_run_had(tmp_path):
-    _run(tmp_path, "sngan_15min_1core_seed0", "sngan", 20.0, cpu="Xeon")
-    _run(tmp_path, "wgan_15min", "wgan", 30.0, cpu="Xeon")
-    for name, used in (("sngan_15min_1core_seed0", 1), ("wgan_15min", None)):  # unpinned runs used them all
-        record = json.loads((tmp_path / f"{name}.json").read_text())
-        record["machine"].update({"cpus": 2} if used is None else {"cpus": 2, "cpus_used": used})
-        (tmp_path / f"{name}.json").write_text(json.dumps(record))
+    _run(tmp_path, "sngan_15min_1core_seed0", "sngan", 20.0, cpu="Xeon", cores={"cpus": 2, "cpus_used": 1})
+    _run(tmp_path, "wgan_15min", "wgan", 30.0, cpu="Xeon", cores={"cpus": 2})  # unpinned runs used them all
     table = leaderboard_table(tmp_path, budgets=(15,))
     assert "| sngan_15min_1core | 0 | 20.00 |" in table and "| Xeon (avx2), 1 of 2 cores |" in table
     assert "| Xeon (avx2), 2 of 2 cores |" in table
