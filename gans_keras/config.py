@@ -156,6 +156,8 @@ class TrainConfig:
     spectral_norm: bool = NETWORKS.setting(False, "spectral normalisation on every discriminator layer "
                                            "(gans_keras.layers.SpectralNormalization: the layers compute with "
                                            "W / sigma(W) as in Miyato et al. 2018)", applies_to=GANS)
+    blocks_per_stage: int = NETWORKS.setting(2, "residual blocks at each resolution of the r3gan networks (the "
+                                             "paper: 2)", applies_to=GANS)
     minibatch_std: bool = NETWORKS.setting(False, "minibatch standard-deviation channel before the "
                                            "discriminator's last convolution", applies_to=GANS)
     init: str = NETWORKS.setting("glorot", "kernel initializer of both networks: glorot, normal (N(0, --init-std)) "
@@ -199,6 +201,9 @@ class TrainConfig:
     r1: float = GAN_OBJECTIVE.setting(0.0, "R1 penalty gamma on real images (0: off)", applies_to=GANS)
     r2: float = GAN_OBJECTIVE.setting(0.0, "R2 penalty gamma on fake images (0: off); R3GAN pairs it with --r1 and "
                                       "--loss rpgan", applies_to=GANS)
+    reg_every: int = GAN_OBJECTIVE.setting(1, "compute R1 and R2 on every this many discriminator updates only, "
+                                           "weighted by it (lazy regularisation, Karras et al. 2020; 1: every "
+                                           "update)", applies_to=GANS)
     cr: float = GAN_OBJECTIVE.setting(0.0, "balanced consistency regularisation weight, real and fake, under "
                                       "translation (0: off)", applies_to=GANS)
     instance_noise: float = GAN_OBJECTIVE.setting(0.0, "std of Gaussian noise on the discriminator's inputs, "
@@ -348,7 +353,7 @@ class TrainConfig:
         get_preset(self.model)
         positive = ("latent_dim", "g_width", "d_width", "n_critic", "batch_size", "unet_width", "unet_res_blocks",
                     "steps", "sample_every", "checkpoint_every", "keep_checkpoints", "log_every", "eval_samples",
-                    "caption_length", "text_dim", "text_depth")
+                    "caption_length", "text_dim", "text_depth", "reg_every", "blocks_per_stage")
         for name in positive:
             if getattr(self, name) < 1:
                 raise ValueError(f"{name} must be >= 1, got {getattr(self, name)}")
@@ -436,6 +441,10 @@ class TrainConfig:
         if self.arch == "r3gan" and (self.g_input != "dense" or self.d_head is not None):
             raise ValueError("the r3gan networks build their own input and head: g_input and d_head are for dcgan "
                              "and resnet")
+        if self.blocks_per_stage != DEFAULTS["blocks_per_stage"] and self.arch != "r3gan":
+            raise ValueError(f"blocks_per_stage sizes the r3gan networks; arch {self.arch} has its own blocks")
+        if self.reg_every != DEFAULTS["reg_every"] and not (self.r1 or self.r2):
+            raise ValueError("reg_every spaces out the R1 and R2 penalties: set --r1 or --r2")
         if not 0 <= self.bn_momentum < 1:
             raise ValueError(f"bn_momentum must be in [0, 1), got {self.bn_momentum}")
         dcgan_only = [name for name in ("g_activation", "bn_momentum") if getattr(self, name) != DEFAULTS[name]]

@@ -85,7 +85,12 @@ class Penalty(keras.layers.Layer):
     A Layer so that Keras tracks what it holds (ConsistencyPenalty's random shifts): the GAN's
     checkpoints save and restore it. It is called directly, not through Layer.__call__, since
     its inputs are a function and two batches, not tensors for Keras to cast.
+
+    `lazy`: the GAN's `reg_every` may compute it on every k-th discriminator update only (a
+    zero-centred penalty, whose value does not depend on a random draw).
     """
+
+    lazy = False
 
     def __init__(self, weight: float, **kwargs):
         super().__init__(**kwargs)
@@ -140,6 +145,8 @@ class R1Penalty(Penalty):
     Args:
         gamma: the paper's gamma; the penalty's weight is gamma / 2.
     """
+
+    lazy = True
 
     def __init__(self, gamma: float = 10.0, name: str = "r1"):
         if gamma < 0:

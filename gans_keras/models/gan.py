@@ -50,6 +50,9 @@ class GAN(keras.Model):
             batch is drawn from them once enough are stored (Shrivastava et al. 2017).
             Penalties see the real batch's labels. Under a strategy each replica keeps its own.
         clip_grad_norm: clip each network's global gradient norm to this (None: no clipping).
+        reg_every: compute the lazy penalties (R1, R2) on every `reg_every`-th discriminator
+            update only, weighted by `reg_every` (lazy regularisation, Karras et al. 2020,
+            StyleGAN2 section 3.1); the logged value is that of the last update that computed it.
         fade_steps: for grown networks (`gans_keras.layers.FadeIn` layers): their alpha is
             step / fade_steps after each step, so it reaches 1 at step `fade_steps`.
     """
@@ -72,11 +75,14 @@ class GAN(keras.Model):
         replay_buffer: int = 0,
         clip_grad_norm: float | None = None,
         fade_steps: int | None = None,
+        reg_every: int = 1,
         **kwargs,
     ):
         super().__init__(**kwargs)
         if n_critic < 1:
             raise ValueError(f"n_critic must be >= 1, got {n_critic}")
+        if reg_every < 1:
+            raise ValueError(f"reg_every must be >= 1, got {reg_every}")
         if not 0.0 <= ema_decay < 1.0:
             raise ValueError(f"ema_decay must be in [0, 1), got {ema_decay}")
         self.generator = generator
@@ -84,6 +90,13 @@ class GAN(keras.Model):
         self.latent_dim = latent_dim
         self.gan_loss = get_loss(loss)
         self.penalties = list(penalties)
+        self.reg_every = reg_every
+        # The lazy penalties' last computed values, logged between the updates that compute them.
+        self.last_penalty_values = {
+            penalty.name: self.add_weight(shape=(), initializer="zeros", trainable=False, aggregation="mean",
+                                          name=f"last_{penalty.name}")
+            for penalty in self.penalties if penalty.lazy and reg_every > 1
+        }
         self.n_critic = n_critic
         self.augment = augment
         self.seed_generator = keras.random.SeedGenerator(seed)
@@ -230,9 +243,8 @@ class GAN(keras.Model):
                 aux_values = {"d_aux": aux, "d_class_acc_real": tf.reduce_mean(tf.cast(correct, tf.float32))}
             penalty_values = {}
             for penalty in self.penalties:
-                value = penalty(discriminate, real, fake, self.seed_generator)
-                penalty_values[penalty.name] = value
-                d_loss = d_loss + penalty.weight * value
+                term, penalty_values[penalty.name] = self._penalty(penalty, discriminate, real, fake)
+                d_loss = d_loss + term
             scaled_loss = self.d_optimizer.scale_loss(share_of_mean(d_loss))  # loss scaling under mixed_float16
         variables = self.discriminator.trainable_variables
         grad_norm = apply_gradients(self.d_optimizer, tape.gradient(scaled_loss, variables), variables,
@@ -248,6 +260,24 @@ class GAN(keras.Model):
             "d_acc_fake": tf.reduce_mean(tf.cast(fake_out <= threshold, tf.float32)),
             "d_grad_norm": grad_norm,
         }
+
+    def _penalty(self, penalty, discriminate, real, fake):
+        """(its term in D's loss, its logged value). A lazy penalty is computed on every
+        reg_every-th D update, weighted by reg_every so that its expected gradient is unchanged,
+        and adds nothing in between; its logged value is the last one computed."""
+        if penalty.name not in self.last_penalty_values:
+            value = penalty(discriminate, real, fake, self.seed_generator)
+            return penalty.weight * value, value
+        last = self.last_penalty_values[penalty.name]
+
+        def compute():
+            value = penalty(discriminate, real, fake, self.seed_generator)
+            last.assign(value)
+            return penalty.weight * self.reg_every * value
+
+        due = tf.equal(self.d_optimizer.iterations % self.reg_every, 0)
+        term = tf.cond(due, compute, lambda: tf.zeros(()))
+        return term, tf.convert_to_tensor(last)
 
     def _generator_step(self, real, real_labels):
         """One G update. A loss that compares with real outputs (rpgan) sees D on `real`, and its

@@ -38,7 +38,9 @@ def build_gan(config: TrainConfig, image_size: int, channels: int) -> GAN:
         raise ValueError(f"aux_classifier on {config.model} classifies the dataset's labels: set num_classes")
     # The options of the dcgan and resnet networks (r3gan builds its own input, head and initialisation).
     generator_options, discriminator_options = {}, {}
-    if config.arch != "r3gan":
+    if config.arch == "r3gan":
+        generator_options = discriminator_options = dict(blocks_per_stage=config.blocks_per_stage)
+    else:
         grown = config.grow_from is not None
         generator_options = dict(g_input=config.g_input, init_std=config.init_std, fade_in=grown)
         if config.arch == "dcgan":
@@ -91,6 +93,7 @@ def build_gan(config: TrainConfig, image_size: int, channels: int) -> GAN:
         replay_buffer=config.replay_buffer,
         clip_grad_norm=config.clip_grad_norm,
         fade_steps=config.fade_steps if config.grow_from is not None else None,
+        reg_every=config.reg_every,
     )
     # The GAN's two optimisers are its own (no Model.compile wrapping): loss scaling is asked for here.
     model.compile(d_optimizer=make_optimizer(config, config.lr_d, loss_scaling=True),

@@ -1,5 +1,5 @@
 """R3GAN's generator and discriminator (Huang et al. 2024, config E), for any square size from 8
-to 256: one stage per resolution from 4x4 up, each of `blocks_per_stage` inverted-bottleneck
+to 256: one stage per resolution from 4x4 up, each of `blocks_per_stage` (the paper: 2) inverted-bottleneck
 residual blocks (`gans_keras.layers.r3gan_blocks`), no normalisation layers.
 
 Generator: latent [+ label embedding] -> learned 4x4 basis -> blocks -> (bilinear 2x
@@ -30,7 +30,6 @@ from gans_keras.networks.common import (
     num_upsamplings,
 )
 
-BLOCKS_PER_STAGE = 2
 GROUP_WIDTH = 16
 
 
@@ -58,6 +57,7 @@ def build_generator(
     num_classes: int | None = None,
     label_dim: int | None = None,
     output_activation: str = "tanh",
+    blocks_per_stage: int = 2,
     name: str = "generator",
 ) -> keras.Model:
     """z (B, latent_dim) [and labels (B,)] -> images (B, image_size, image_size, channels) in [-1, 1]
@@ -68,18 +68,19 @@ def build_generator(
         kernel_size: of the blocks' grouped convolutions.
         init: must be "glorot" (the default): the networks initialise themselves as the paper.
         label_dim: size of a conditional model's label embedding (None: latent_dim, as the paper).
+        blocks_per_stage: residual blocks at each resolution (the paper: 2).
     """
     _refuse(init)
     stages = num_upsamplings(image_size) + 1
-    total_blocks = stages * BLOCKS_PER_STAGE
+    total_blocks = stages * blocks_per_stage
     # The paper's embedding is a linear map of the one-hot label, N(0, 1 / classes) like its other layers.
     label_init = keras.initializers.RandomNormal(0, num_classes**-0.5) if num_classes else None
     inputs, x = generator_inputs(latent_dim, num_classes, label_dim or latent_dim, label_init)
     x = GenerativeBasis(width)(x)  # (B, 4, 4, width)
-    x = _blocks(x, BLOCKS_PER_STAGE, total_blocks, kernel_size)
+    x = _blocks(x, blocks_per_stage, total_blocks, kernel_size)
     for _ in range(stages - 1):
         x = layers.UpSampling2D(2, interpolation="bilinear")(x)
-        x = _blocks(x, BLOCKS_PER_STAGE, total_blocks, kernel_size)
+        x = _blocks(x, blocks_per_stage, total_blocks, kernel_size)
     x = layers.Conv2D(channels, 1, use_bias=False, kernel_initializer=fan_in_normal())(x)
     return keras.Model(inputs, crop_and_squash(x, image_size, output_activation), name=name)
 
@@ -97,29 +98,31 @@ def build_discriminator(
     conditioning: str = "projection",
     aux_classifier: bool = False,
     semi_supervised_classes: int | None = None,
+    blocks_per_stage: int = 2,
     name: str = "discriminator",
 ) -> keras.Model:
     """images [and labels] -> raw scores (B, 1) [and class logits].
 
     Args as `gans_keras.networks.dcgan.build_discriminator`; `width` is the channels of every
     stage. `norm` and `spectral_norm` do not apply (the paper uses neither), `init` must be the
-    default; `minibatch_std` adds its channel before the 4x4 stage.
+    default; `minibatch_std` adds its channel before the 4x4 stage; `blocks_per_stage` as the
+    generator's.
     """
     _refuse(init, spectral_norm, norm)
     halvings = num_upsamplings(image_size)
-    total_blocks = (halvings + 1) * BLOCKS_PER_STAGE
+    total_blocks = (halvings + 1) * blocks_per_stage
     inputs, x, labels = discriminator_inputs(image_size, channels, num_classes, conditioning)
     padding = 4 * 2**halvings - image_size
     if padding:
         x = layers.ZeroPadding2D(((padding // 2, padding - padding // 2),) * 2)(x)  # 28 -> 32
     x = layers.Conv2D(width, 1, use_bias=False, kernel_initializer=fan_in_normal())(x)
     for _ in range(halvings):
-        x = _blocks(x, BLOCKS_PER_STAGE, total_blocks, kernel_size)
+        x = _blocks(x, blocks_per_stage, total_blocks, kernel_size)
         x = BlurDownsample()(x)
     if minibatch_std:
         x = MinibatchStdDev()(x)
         x = layers.Conv2D(width, 1, use_bias=False, kernel_initializer=fan_in_normal())(x)
-    x = _blocks(x, BLOCKS_PER_STAGE, total_blocks, kernel_size)  # (B, 4, 4, width)
+    x = _blocks(x, blocks_per_stage, total_blocks, kernel_size)  # (B, 4, 4, width)
     # The discriminative basis: one 4x4 filter per channel (fan-in 16) reduces the map to a vector.
     x = layers.DepthwiseConv2D(4, use_bias=False, depthwise_initializer=keras.initializers.RandomNormal(0, 0.25))(x)
     features = layers.Flatten()(x)  # (B, width)
