@@ -211,6 +211,50 @@ def test_r3gan_presets_train_with_r1_and_r2():
         assert (model.num_classes is None) == (model_name == "r3gan")
 
 
+def _copy_training_state(source, target):
+    """target continues from source's networks, optimiser moments and random stream."""
+    for network in ("discriminator", "generator"):
+        getattr(target, network).set_weights(getattr(source, network).get_weights())
+    for optimizer in ("d_optimizer", "g_optimizer"):
+        for a, b in zip(getattr(source, optimizer).variables, getattr(target, optimizer).variables, strict=True):
+            b.assign(a)
+    target.seed_generator.state.assign(source.seed_generator.state)
+
+
+def _assert_same_discriminator(a, b):
+    for x, y in zip(_weights(a.discriminator), _weights(b.discriminator), strict=True):
+        np.testing.assert_allclose(x, y, rtol=1e-5, atol=1e-7)
+
+
+def test_lazy_r1_r2_is_the_penalty_times_reg_every_on_every_reg_every_th_update():
+    """StyleGAN2's lazy regularisation: on a due update the penalties weigh reg_every times
+    gamma, so the first step equals an eager model's with reg_every x gamma; the next update
+    adds no penalty (its D step equals one without R1 and R2) and logs the last value."""
+    base = dict(model="r3gan", ema_decay=0.0, n_critic=1)
+    config, lazy = _tiny(reg_every=3, r1=0.5, r2=0.25, **base)
+    _, eager = _tiny(r1=1.5, r2=0.75, **base)
+    _, unregularised = _tiny(r1=0.0, r2=0.0, **base)
+    _copy_training_state(lazy, eager)
+    first = _one_step(lazy, config)
+    eager_first = _one_step(eager, config)
+    _assert_same_discriminator(lazy, eager)
+    assert float(first["r1"]) == pytest.approx(float(eager_first["r1"]), rel=1e-5) and float(first["r1"]) > 0
+    _copy_training_state(lazy, unregularised)
+    second = _one_step(lazy, config)
+    _one_step(unregularised, config)
+    _assert_same_discriminator(lazy, unregularised)
+    assert float(second["r1"]) == float(first["r1"]) and float(second["r2"]) == float(first["r2"])
+
+
+def test_reg_every_needs_r1_or_r2_and_blocks_per_stage_needs_r3gan():
+    with pytest.raises(ValueError, match="reg_every spaces out the R1 and R2 penalties"):
+        make_config({"model": "dcgan", "reg_every": 4})
+    with pytest.raises(ValueError, match="blocks_per_stage sizes the r3gan networks"):
+        make_config({"model": "sngan", "blocks_per_stage": 1})
+    with pytest.raises(ValueError, match="reg_every must be >= 1"):
+        make_config({"model": "r3gan", "reg_every": 0})
+
+
 def test_replay_buffer_stores_fakes_and_mixes_them_in():
     config, model = _tiny(replay_buffer=8, n_critic=1)
     for step in range(3):

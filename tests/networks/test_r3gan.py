@@ -29,6 +29,17 @@ def test_shapes_and_one_stage_per_resolution(size, channels):
         assert not any(isinstance(layer, NORMALISATIONS) for layer in network.layers)
 
 
+@pytest.mark.parametrize("blocks_per_stage", [1, 3])
+def test_blocks_per_stage_sets_the_blocks_and_their_fixup_scaling(blocks_per_stage):
+    generator = build_generator(latent_dim=8, image_size=16, channels=1, width=8, blocks_per_stage=blocks_per_stage)
+    discriminator = build_discriminator(image_size=16, channels=1, width=8, blocks_per_stage=blocks_per_stage)
+    for network in (generator, discriminator):
+        assert _blocks(network) == 3 * blocks_per_stage  # 3 stages: 4x4, 8x8, 16x16
+        assert {layer.total_blocks for layer in network.layers if isinstance(layer, InvertedBottleneck)} == {
+            3 * blocks_per_stage}
+    assert discriminator(generator(np.zeros((2, 8), "float32"))).shape == (2, 1)
+
+
 def test_conditional_and_semi_supervised_discriminators():
     labels = keras.ops.convert_to_tensor(np.array([0, 2], "int32"))
     generator = build_generator(latent_dim=8, image_size=16, channels=1, width=8, num_classes=3)
