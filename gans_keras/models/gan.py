@@ -269,15 +269,12 @@ class GAN(keras.Model):
             value = penalty(discriminate, real, fake, self.seed_generator)
             return penalty.weight * value, value
         last = self.last_penalty_values[penalty.name]
-
-        def compute():
-            value = penalty(discriminate, real, fake, self.seed_generator)
-            last.assign(value)
-            return penalty.weight * self.reg_every * value
-
         due = tf.equal(self.d_optimizer.iterations % self.reg_every, 0)
-        term = tf.cond(due, compute, lambda: tf.zeros(()))
-        return term, tf.convert_to_tensor(last)
+        value = tf.cond(due, lambda: penalty(discriminate, real, fake, self.seed_generator),
+                        lambda: tf.convert_to_tensor(last))
+        # Outside the conditional: under a strategy the update synchronises the replicas.
+        last.assign(value)
+        return penalty.weight * self.reg_every * tf.cast(due, tf.float32) * value, value
 
     def _generator_step(self, real, real_labels):
         """One G update. A loss that compares with real outputs (rpgan) sees D on `real`, and its

@@ -27,6 +27,7 @@ TINY_GAN = {"batch_size": 8, "g_width": 8, "d_width": 8, "latent_dim": 16, "seed
 TINY = {
     "dcgan": {"model": "dcgan", **TINY_GAN},
     "wgan": {"model": "wgan", **TINY_GAN},  # gradient penalty, 5 critic updates a step
+    "r3gan_lazy": {"model": "r3gan", **TINY_GAN, "blocks_per_stage": 1, "r1": 1.0, "r2": 1.0, "reg_every": 3},
     "diffusion": {"model": "diffusion", "batch_size": 8, "unet_width": 8, "seed": 3, "sample_every": 1000,
                   "checkpoint_every": 10, "sampling_steps": 2},
 }
@@ -50,7 +51,7 @@ def _model_weights(run):
         return [saved[key] for key in sorted(saved.files) if key.startswith("model/")]
 
 
-@pytest.mark.parametrize("model", ["dcgan", "wgan", "diffusion"])
+@pytest.mark.parametrize("model", ["dcgan", "wgan", "r3gan_lazy", "diffusion"])
 def test_two_mirrored_replicas_train_as_one_device(tmp_path, model):
     config = {**TINY[model], "steps": 20}
     one = _summary(_worker(tmp_path / "one", config))
