@@ -321,7 +321,8 @@ class TrainConfig:
                                      "discriminator's score, losses and penalties stay float32",
                                      choices=("float32", "mixed_float16", "mixed_bfloat16"))
     jit_compile: str = DEVICES.setting("auto", "XLA-compile the train step: on, off, or auto (Keras' choice: on "
-                                       "with a GPU, off on a CPU; off under a strategy of several replicas); the "
+                                       "with a GPU, off on a CPU; off under a strategy of several replicas and with "
+                                       "--reg-every above 1, whose conditional XLA does not compile); the "
                                        "random draws are the same either way",
                                        choices=tuple(JIT_COMPILE))
     strategy: str = DEVICES.setting("none", "tf.distribute strategy: none (one device), mirrored (every local GPU, "
@@ -445,6 +446,9 @@ class TrainConfig:
             raise ValueError(f"blocks_per_stage sizes the r3gan networks; arch {self.arch} has its own blocks")
         if self.reg_every != DEFAULTS["reg_every"] and not (self.r1 or self.r2):
             raise ValueError("reg_every spaces out the R1 and R2 penalties: set --r1 or --r2")
+        if self.reg_every > 1 and self.jit_compile == "on":
+            raise ValueError("reg_every > 1 computes R1 and R2 in a conditional that XLA does not compile: use "
+                             "--jit-compile auto or off")
         if not 0 <= self.bn_momentum < 1:
             raise ValueError(f"bn_momentum must be in [0, 1), got {self.bn_momentum}")
         dcgan_only = [name for name in ("g_activation", "bn_momentum") if getattr(self, name) != DEFAULTS[name]]

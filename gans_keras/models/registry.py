@@ -105,10 +105,14 @@ def build_gan(config: TrainConfig, image_size: int, channels: int) -> GAN:
 def jit_compile(config: TrainConfig) -> bool | str:
     """model.compile's jit_compile for --jit-compile. XLA compiles one device's step: under a
     strategy of several replicas TensorFlow cannot compile a step whose variables sit on several
-    devices, so there `auto` is off and `on` is refused."""
+    devices, so there `auto` is off and `on` is refused. Lazy R1/R2 (reg_every > 1) differentiate
+    through a conditional that XLA fails to compile (the gradient of DiffAugment's shifts in its
+    branch), so `auto` is off there too (the config refuses `on`)."""
     import tensorflow as tf
 
     wanted = JIT_COMPILE[config.jit_compile]
+    if config.reg_every > 1:
+        return False
     replicas = tf.distribute.get_strategy().num_replicas_in_sync
     if replicas == 1:
         return wanted

@@ -5,7 +5,7 @@ import pytest
 from gans_keras.config import make_config
 from gans_keras.layers import SpectralNormalization
 from gans_keras.losses import GradientPenalty
-from gans_keras.models.registry import get_model
+from gans_keras.models.registry import get_model, jit_compile
 
 
 def _tiny(**overrides):
@@ -253,6 +253,10 @@ def test_reg_every_needs_r1_or_r2_and_blocks_per_stage_needs_r3gan():
         make_config({"model": "sngan", "blocks_per_stage": 1})
     with pytest.raises(ValueError, match="reg_every must be >= 1"):
         make_config({"model": "r3gan", "reg_every": 0})
+    with pytest.raises(ValueError, match="XLA does not compile: use --jit-compile auto or off"):
+        make_config({"model": "r3gan", "reg_every": 4, "jit_compile": "on"})
+    config, model = _tiny(model="r3gan", reg_every=4)  # auto: XLA's choice on a GPU, off with lazy R1/R2
+    assert jit_compile(config) is False
 
 
 def test_replay_buffer_stores_fakes_and_mixes_them_in():
