@@ -103,6 +103,31 @@ def test_ema_batchnorm_benchmark_scores_the_exported_generator_and_the_copied_st
     assert generators["ema_live_statistics"]["fid"] != pytest.approx(exported, rel=1e-6)
 
 
+@pytest.mark.slow
+def test_checkpoint_scores_benchmark_scores_each_kept_checkpoint_live_and_ema(tmp_path):
+    """benchmarks/checkpoint_scores.py: one live and one EMA row per requested checkpoint; the
+    last checkpoint's EMA row is the run's exported generator; a step not kept is refused."""
+    from gans_keras.train import main as train_main
+    from tests.test_train import TINY
+
+    run = tmp_path / "dcgan"
+    assert train_main(TINY + ["--model", "dcgan", "--ema-decay", "0.9", "--steps", "4", "--out", str(run)]) == 0
+    out = tmp_path / "scores.json"
+    root = Path(__file__).resolve().parents[1]
+    command = [sys.executable, "benchmarks/checkpoint_scores.py", "--run", str(run), "--name", "t", "--num", "200",
+               "--out", str(out), "--plot", str(tmp_path / "fids.png")]
+    subprocess.run(command + ["--steps", "4,2"], cwd=root, check=True)
+    rows = json.loads(out.read_text())["rows"]
+    assert [(row["step"], row["generator"]) for row in rows] == [(2, "live"), (2, "ema"), (4, "live"), (4, "ema")]
+    assert rows[0]["fid"] != pytest.approx(rows[2]["fid"], rel=1e-6)
+    assert (tmp_path / "fids.png").stat().st_size > 0
+    assert main(["--run", str(run), "--num", "200", "--out", str(tmp_path / "evaluate.json")]) == 0
+    exported = json.loads((tmp_path / "evaluate.json").read_text())["classifier:fashion_mnist"]["fid"]
+    assert rows[3]["fid"] == pytest.approx(exported, rel=1e-9)
+    refused = subprocess.run(command + ["--steps", "3"], cwd=root, capture_output=True, text=True)
+    assert refused.returncode == 2 and "keeps no checkpoint at step(s) [3]; it keeps [2, 4]" in refused.stderr
+
+
 def test_evaluate_nll_scores_a_diffusion_run_in_bits_per_dim(tmp_path, trained_run, capsys):
     from gans_keras.train import main as train
     from tests.test_train import DIFFUSION_TINY
