@@ -23,10 +23,11 @@ from gans_keras.evaluation import evaluate_images
 from gans_keras.io import write_json
 from gans_keras.models.registry import get_model
 from gans_keras.presets import get_preset
+from gans_keras.report import score_cells
 from gans_keras.sampling import sample
 
-COLUMNS = {"fid": "classifier FID", "is_mean": "IS", "kid_mean": "KID", "precision": "precision", "recall": "recall",
-           "coverage": "coverage"}
+# report.METRICS' columns, then coverage: a drifting class mix shows in it.
+HEADER = ("classifier FID", "IS", "KID", "precision", "recall", "coverage")
 
 
 def parse_steps(text: str) -> list[int]:
@@ -74,10 +75,10 @@ def main() -> int:
     plot = args.plot or ROOT / "markdown_img" / f"{args.name}.png"
     plot_fids(rows, plot, title=f"{config.model}, {args.num:,} images a point")
     print(f"wrote {path} and {plot}\n")
-    print("| step | generator | " + " | ".join(COLUMNS.values()) + " |")
-    print("|---|---|" + "---|" * len(COLUMNS))
+    print("| step | generator | " + " | ".join(HEADER) + " |")
+    print("|---|---|" + "---|" * len(HEADER))
     for row in rows:
-        cells = [f"{row[c]:.3f}" if c in ("precision", "recall", "coverage") else f"{row[c]:.2f}" for c in COLUMNS]
+        cells = [*score_cells(row), f"{row['coverage']:.3f}"]
         print(f"| {row['step']:,} | {row['generator']} | " + " | ".join(cells) + " |")
     return 0
 
