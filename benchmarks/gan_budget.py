@@ -21,6 +21,9 @@ A text-to-image run (text_diffusion on fashion_mnist_captions) samples image i f
 scored against Fashion-MNIST's test images, and adds each sampler's prompt adherence (the
 prompted class by the shipped classifier, brightness and width by measurement).
 
+A run trained with --set eval_every=N also scores the generator with the lowest --eval-every FID
+(generator_best.keras) on as many images, recorded under `best_generator` with its step.
+
 --nll N adds a diffusion run's negative log-likelihood bound on the first N test images, in
 bits/dim (`python -m gans_keras.evaluate --nll`), as Improved DDPM compares models:
 
@@ -54,7 +57,7 @@ from gans_keras.evaluation import evaluate_images  # noqa: E402
 from gans_keras.io import write_json  # noqa: E402
 from gans_keras.likelihood import sampler_nll  # noqa: E402
 from gans_keras.presets import get_preset  # noqa: E402
-from gans_keras.sampling import load_generator, sample, write_samples  # noqa: E402
+from gans_keras.sampling import BEST_GENERATOR_FILE, load_generator, sample, write_samples  # noqa: E402
 from gans_keras.training import train  # noqa: E402
 
 BACKBONE = "classifier:fashion_mnist"
@@ -135,6 +138,11 @@ def main() -> int:
         images = sample(generator, args.num_samples, seed=config.seed, prompts=prompts)
         scores = with_scores({}, images, config, prompted)[BACKBONE]
     samples_path, _ = write_samples(images, out / "samples.npz", prompts=prompts)
+    best = {}
+    if (out / BEST_GENERATOR_FILE).exists():  # --eval-every kept the generator with the lowest FID
+        best_images = sample(load_generator(out, best=True), args.num_samples, seed=config.seed, prompts=prompts)
+        best = {"best_generator": {"kept_by": summary["eval"]["best"],
+                                   BACKBONE: with_scores({}, best_images, config, prompted)[BACKBONE]}}
     nll = {}
     if args.nll:
         test_images, test_labels = load_arrays(config.dataset, "test")
@@ -151,6 +159,7 @@ def main() -> int:
         "samples": {"npz": str(samples_path), "count": len(images), "grid_in_repo": str(grid.relative_to(ROOT))},
         BACKBONE: scores,
         **({"samplers": samplers} if samplers else {}),
+        **best,
         **nll,
     }
     results = ROOT / "benchmarks" / "results" / f"{args.name}.json"

@@ -342,7 +342,9 @@ class TrainConfig:
     log_every: int = OUTPUTS.setting(10, "write TensorBoard scalars every this many steps")
 
     eval_every: int = EVALUATION.setting(0, "compute FID and KID every this many steps, shown in the progress bar "
-                                         "and TensorBoard (0: off)", applies_to=UNPROMPTED_MODELS)
+                                         "and TensorBoard, and keep the generator with the lowest FID as "
+                                         "generator_best.keras (sample or evaluate it with --best; 0: off)",
+                                         applies_to=UNPROMPTED_MODELS)
     eval_backbone: str = EVALUATION.setting("auto", "features for --eval-every: auto (the dataset's shipped "
                                             "classifier, else inception), inception, keras-inception, "
                                             "classifier:NAME or classifier:PATH", applies_to=UNPROMPTED_MODELS)

@@ -24,7 +24,7 @@ from gans_keras.cli import HelpFormatter
 from gans_keras.evaluation import evaluate_images, format_table
 from gans_keras.io import write_json
 from gans_keras.metrics.extractors import BACKBONES, INCEPTION_GRAPH_ENV, INCEPTION_GRAPH_FILE
-from gans_keras.sample import DIFFUSION_FLAGS, add_diffusion_flags, load_configured_generator
+from gans_keras.sample import DIFFUSION_FLAGS, add_best_flag, add_diffusion_flags, load_configured_generator, run_output
 from gans_keras.sampling import sample, takes_prompts
 
 
@@ -49,13 +49,17 @@ def main(argv: list[str] | None = None) -> int:
                         help="seed of the latents (and of a diffusion sampler's step noise) when sampling a run")
     parser.add_argument("--inception-graph", help=f"path of {INCEPTION_GRAPH_FILE} (or ${INCEPTION_GRAPH_ENV})")
     parser.add_argument(
-        "--out", type=Path, help="metrics file (default: metrics.json in the run or beside the samples)"
+        "--out", type=Path,
+        help="metrics file (default: metrics.json in the run, metrics_best.json with --best, or beside the samples)"
     )
+    add_best_flag(parser)
     add_diffusion_flags(parser)
     args = parser.parse_args(argv)
     try:
         if args.samples and any(getattr(args, name) is not None for name in DIFFUSION_FLAGS):
             raise ValueError("the diffusion sampler flags apply to --run, not to --samples")
+        if args.samples and args.best:
+            raise ValueError("--best applies to --run, not to --samples")
         if args.nll:
             return nll_main(args)
         prompted, reference_channels = None, None
@@ -70,7 +74,7 @@ def main(argv: list[str] | None = None) -> int:
                 prompted = text_run_prompts(run_dataset, args.num, args.seed)
                 dataset = args.dataset or "fashion_mnist"
             images = sample(generator, args.num, seed=args.seed, prompts=None if prompted is None else prompted[0])
-            out = args.out or args.run / "metrics.json"
+            out = args.out or run_output(args, "metrics.json")
         else:
             if not args.samples.is_file():
                 raise FileNotFoundError(f"samples file {args.samples} does not exist")
@@ -143,7 +147,7 @@ def nll_main(args: argparse.Namespace) -> int:
     dataset = args.dataset or read_json(args.run / "config.json").get("dataset", "fashion_mnist")
     images, labels = load_arrays(dataset, args.split)
     images, labels = images[:args.num], labels[:args.num]
-    out = args.out or args.run / "metrics.json"
+    out = args.out or run_output(args, "metrics.json")
     existing = read_json(out, ": move it away or pass another --out")
     result = sampler_nll(sampler, images, labels if sampler.num_classes is not None else None, seed=args.seed)
     write_json(out, {**existing, "nll": {"dataset": dataset, "split": args.split, **result}})

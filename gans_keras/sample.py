@@ -39,10 +39,22 @@ def add_diffusion_flags(parser: argparse.ArgumentParser) -> argparse._ArgumentGr
     return diffusion
 
 
+def add_best_flag(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--best", action="store_true",
+                        help="use the run's generator_best.keras (the generator with the lowest FID, kept by "
+                             "training with --eval-every) instead of generator.keras")
+
+
+def run_output(args: argparse.Namespace, name: str) -> Path:
+    """RUN/NAME, or RUN/NAME_best with --best: the best generator's outputs do not replace the final one's."""
+    path = args.run / name
+    return path.with_stem(f"{path.stem}_best") if args.best else path
+
+
 def load_configured_generator(args: argparse.Namespace, extra_flags: tuple[str, ...] = ()):
-    """The run's generator; a diffusion run's sampler set to the flags given. Diffusion flags
-    on a GAN run are an error."""
-    generator = load_generator(args.run)
+    """The run's generator (with --best, the kept best one); a diffusion run's sampler set to
+    the flags given. Diffusion flags on a GAN run are an error."""
+    generator = load_generator(args.run, best=args.best)
     given = [name for name in DIFFUSION_FLAGS + extra_flags if getattr(args, name) is not None]
     if isinstance(generator, DiffusionSampler):
         generator.configure(**given_settings(args))
@@ -74,8 +86,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--run", type=Path, required=True, help="run directory holding generator.keras")
     parser.add_argument("--num", type=int, default=10_000, help="number of images")
     parser.add_argument(
-        "--out", type=Path, help="output .npz (default: RUN/samples.npz); the grid goes beside it as .png"
+        "--out", type=Path,
+        help="output .npz (default: RUN/samples.npz, with --best RUN/samples_best.npz); the grid goes beside it as .png"
     )
+    add_best_flag(parser)
     parser.add_argument("--overwrite", action="store_true", help="replace the output file if it exists")
     parser.add_argument("--seed", type=int, default=0,
                         help="seed of the latent vectors (and of a diffusion sampler's step noise)")
@@ -91,7 +105,7 @@ def main(argv: list[str] | None = None) -> int:
     diffusion.add_argument("--stats", type=Path, help="write per-step min/max/std of x_t and x_0 of the last "
                            "batch to this .json, and a plot beside it (.png)")
     args = parser.parse_args(argv)
-    out = args.out or args.run / "samples.npz"
+    out = args.out or run_output(args, "samples.npz")
     try:
         prompts = read_prompts(args)
         generator = load_configured_generator(args, extra_flags=("stats",))

@@ -17,6 +17,9 @@ from gans_keras.io import atomic_path
 from gans_keras.samplers.loop import DiffusionSampler
 from gans_keras.viz import generator_value_range, save_grid, to_uint8
 
+GENERATOR_FILE = "generator.keras"  # the generator at the end of training
+BEST_GENERATOR_FILE = "generator_best.keras"  # the one with the lowest --eval-every FID
+
 
 def load_network(path: str | Path) -> keras.Model:
     """A saved `.keras` network, in Keras' safe mode: a file holding a Lambda layer (code that
@@ -35,9 +38,10 @@ def load_network(path: str | Path) -> keras.Model:
                          f"saves none; load it yourself with safe_mode=False only if you trust it)") from None
 
 
-def load_generator(run: str | Path) -> keras.Model | DiffusionSampler:
-    """The run's exported generator; for a diffusion run, a sampler on its (EMA) network with
-    the run's schedule and default sampling settings (change them with `.configure`)."""
+def load_generator(run: str | Path, best: bool = False) -> keras.Model | DiffusionSampler:
+    """The run's exported generator (with `best`, the one with the lowest FID that training with
+    --eval-every kept); for a diffusion run, a sampler on its (EMA) network with the run's
+    schedule and default sampling settings (change them with `.configure`)."""
     import gans_keras.layers  # noqa: F401  (registers the custom layers that load_model looks up)
     from gans_keras.config import make_config
     from gans_keras.models.registry import sampler_options
@@ -46,9 +50,12 @@ def load_generator(run: str | Path) -> keras.Model | DiffusionSampler:
 
     if not Path(run).is_dir():
         raise FileNotFoundError(f"no run directory {run}")
-    path = Path(run) / "generator.keras"
+    path = Path(run) / (BEST_GENERATOR_FILE if best else GENERATOR_FILE)
+    if best and not path.exists():
+        raise FileNotFoundError(f"no {BEST_GENERATOR_FILE} in {run}: only a run trained with --eval-every N keeps "
+                                f"its best generator")
     if not path.exists():
-        raise FileNotFoundError(f"no generator.keras in {run}: train the run to its end first")
+        raise FileNotFoundError(f"no {GENERATOR_FILE} in {run}: train the run to its end first")
     network = load_network(path)
     config_path = Path(run) / "config.json"
     config = make_config(json.loads(config_path.read_text())) if config_path.exists() else None

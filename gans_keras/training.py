@@ -30,6 +30,7 @@ from gans_keras.io import atomic_path, check_writable, remove_stray_temporaries,
 from gans_keras.metrics.callback import EvaluationCallback, default_backbone
 from gans_keras.models.registry import get_model
 from gans_keras.presets import get_preset
+from gans_keras.sampling import GENERATOR_FILE
 from gans_keras.text_encoders import caption_encoding
 from gans_keras.warm_start import start_from
 
@@ -192,7 +193,8 @@ def train(config: TrainConfig, out: str | Path, resume: bool | str = False, verb
     if config.eval_every and chief:
         backbone = default_backbone(config.dataset) if config.eval_backbone == "auto" else config.eval_backbone
         evaluator = EvaluationCallback(
-            config.eval_every, config.dataset, backbone, config.eval_samples, out / "logs" / "eval", config.seed
+            config.eval_every, config.dataset, backbone, config.eval_samples, out / "logs" / "eval", config.seed,
+            keep_best=out, resume=resume,
         )
         callbacks.insert(0, evaluator)  # before the monitor, which shows its scores
     if time_limit:
@@ -235,7 +237,7 @@ def train(config: TrainConfig, out: str | Path, resume: bool | str = False, verb
         save_checkpoint(model, checkpoint_dir, config.keep_checkpoints)
     sampler.set_model(model)
     grid = sampler.write()
-    with atomic_path(out / "generator.keras") as tmp:
+    with atomic_path(out / GENERATOR_FILE) as tmp:
         model.sampling_generator.save(tmp)
     stopped_by = "time limit" if time_limit and time_limit.reached else "steps"
     if stop_on_signal.received:
@@ -254,7 +256,7 @@ def train(config: TrainConfig, out: str | Path, resume: bool | str = False, verb
         "sample_grid": str(grid.relative_to(out)),
     }
     if evaluator is not None:
-        summary["eval"] = {"backbone": evaluator.backbone, "history": evaluator.history}
+        summary["eval"] = {"backbone": evaluator.backbone, "history": evaluator.history, "best": evaluator.best}
     write_json(out / "summary.json", summary)
     if verbose:
         print(f"\nstopped by {stopped_by} at step {step}; run in {out}")

@@ -236,6 +236,47 @@ def test_eval_every_logs_fid_and_kid(tmp_path, monkeypatch):
     assert tags == {"fid_classifier_fashion_mnist", "kid_classifier_fashion_mnist"}
 
 
+def test_eval_every_keeps_the_best_generator_across_a_resume(tmp_path, monkeypatch, capsys):
+    from gans_keras.checkpoint import load_checkpoint
+    from gans_keras.config import read_overrides
+    from gans_keras.evaluate import main as evaluate_main
+    from gans_keras.sample import main as sample_main
+    from gans_keras.sampling import load_generator
+
+    monkeypatch.setenv("GANS_KERAS_CACHE", str(tmp_path / "cache"))
+    out = tmp_path / "run"
+    # A generator learning rate high enough that FID gets worse after step 2 and the resumed
+    # part must not replace the first part's best.
+    evaluation = ["--eval-every", "2", "--eval-samples", "200", "--keep-checkpoints", "10", "--lr-g", "0.05"]
+    assert main(TINY + evaluation + ["--steps", "4", "--out", str(out)]) == 0
+    first = json.loads((out / "summary.json").read_text())["eval"]["history"]
+    assert main(["--resume", "--out", str(out), "--steps", "8"]) == 0
+    second = json.loads((out / "summary.json").read_text())["eval"]
+    history = first + second["history"]
+    assert [entry["step"] for entry in history] == [2, 4, 6, 8]
+    best = min(history, key=lambda entry: entry["fid"])
+    assert best["step"] <= 4
+    record = json.loads((out / "generator_best.json").read_text())
+    assert (record["step"], record["fid"]) == (best["step"], best["fid"]) and second["best"] == record
+    # The kept generator is the one of the best step's checkpoint.
+    model = get_model(make_config(read_overrides(out / "config.json")), 28, 1)
+    load_checkpoint(model, out / "checkpoints" / f"ckpt-{best['step']:08d}.npz")
+    latents = np.random.default_rng(0).standard_normal((5, 16)).astype("float32")
+    np.testing.assert_allclose(load_generator(out, best=True)(latents), model.sampling_generator(latents), atol=1e-6)
+    # Sampling and evaluating it write beside the final generator's files, not over them.
+    assert sample_main(["--run", str(out), "--best", "--num", "20"]) == 0
+    assert (out / "samples_best.npz").is_file() and not (out / "samples.npz").exists()
+    assert evaluate_main(["--run", str(out), "--best", "--num", "200"]) == 0
+    assert (out / "metrics_best.json").is_file() and not (out / "metrics.json").exists()
+
+
+def test_best_generator_needs_eval_every(trained_run, capsys):
+    from gans_keras.sample import main as sample_main
+
+    assert sample_main(["--run", str(trained_run), "--best", "--num", "4", "--out", str(trained_run / "x.npz")]) == 2
+    assert "no generator_best.keras in" in capsys.readouterr().err
+
+
 def test_every_option_trains_from_the_cli(tmp_path):
     options = ["--model", "dcgan", "--r1", "1", "--cr", "1", "--gp", "1", "--instance-noise", "0.1",
                "--diffaugment", "color,translation,cutout", "--optimizer", "adamw", "--clip-grad-norm", "5",

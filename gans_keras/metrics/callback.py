@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+import math
 from pathlib import Path
 
 import keras
@@ -10,10 +12,11 @@ import tensorflow as tf
 
 from gans_keras.checkpoint import current_step
 from gans_keras.evaluation import reference_features
+from gans_keras.io import atomic_path, write_json
 from gans_keras.metrics.extractors import extract, get_extractor, shipped_classifier_path
 from gans_keras.metrics.fid import feature_statistics, frechet_distance_from_statistics
 from gans_keras.metrics.kid import SUBSET_SIZE, kernel_inception_distance
-from gans_keras.sampling import balanced_labels, generate
+from gans_keras.sampling import BEST_GENERATOR_FILE, balanced_labels, generate
 from gans_keras.viz import generator_value_range, to_uint8
 
 
@@ -28,10 +31,17 @@ class EvaluationCallback(keras.callbacks.Callback):
 
     Puts `fid` and `kid` into the step's logs (so the progress bar shows them; place this
     callback before `TrainingMonitor`) and writes them to TensorBoard under `log_dir`.
+
+    With `keep_best` (a run directory), the sampling generator with the lowest FID so far is
+    exported there as generator_best.keras, its scores in generator_best.json: a GAN's FID can
+    rise late in a run (DCGAN's does, benchmarks/README.md), and this keeps the best one. With
+    `resume`, the record left by the earlier part of the run is the one to beat, when it was
+    scored the same way.
     """
 
     def __init__(self, every: int, dataset: str, backbone: str, num_samples: int = 2000,
-                 log_dir: str | Path | None = None, seed: int = 0):
+                 log_dir: str | Path | None = None, seed: int = 0, keep_best: str | Path | None = None,
+                 resume: bool = False):
         super().__init__()
         self.every = every
         self.dataset = dataset
@@ -40,6 +50,28 @@ class EvaluationCallback(keras.callbacks.Callback):
         self.writer = tf.summary.create_file_writer(str(log_dir)) if log_dir else None
         self.seed = seed
         self.history: list[dict] = []
+        self.best_path = Path(keep_best) / BEST_GENERATOR_FILE if keep_best is not None else None
+        self.best = self._earlier_best() if resume and self.best_path is not None else None
+
+    @property
+    def best_record_path(self) -> Path:
+        return self.best_path.with_suffix(".json")
+
+    def _scored_the_same_way(self) -> dict:
+        return {"backbone": self.backbone, "dataset": self.dataset, "num_samples": self.num_samples,
+                "seed": self.seed}
+
+    def _earlier_best(self) -> dict | None:
+        """The earlier part of the run's best, if its generator and record are there and
+        were scored as this evaluation scores."""
+        if not (self.best_path.is_file() and self.best_record_path.is_file()):
+            return None
+        try:
+            record = json.loads(self.best_record_path.read_text())
+        except json.JSONDecodeError:
+            return None  # a record torn by a crash: the next evaluation writes a whole one
+        same = all(record.get(key) == value for key, value in self._scored_the_same_way().items())
+        return record if same and math.isfinite(record.get("fid", math.nan)) else None
 
     def on_train_begin(self, logs=None):
         _, size, _, channels = self.model.sampling_generator.output_shape
@@ -67,6 +99,9 @@ class EvaluationCallback(keras.callbacks.Callback):
             return
         scores = self.evaluate()
         self.history.append({"step": step, **scores})
+        if self.best_path is not None and math.isfinite(scores["fid"]) and (
+                self.best is None or scores["fid"] < self.best["fid"]):
+            self._keep(step, scores)
         if logs is not None:
             logs.update(scores)
         if self.writer is not None:
@@ -74,3 +109,10 @@ class EvaluationCallback(keras.callbacks.Callback):
                 for key, value in scores.items():
                     tf.summary.scalar(f"{key}_{self.backbone.replace(':', '_')}", value)
             self.writer.flush()
+
+    def _keep(self, step: int, scores: dict) -> None:
+        with atomic_path(self.best_path) as tmp:
+            self.model.sampling_generator.save(tmp)
+        self.best = {"step": step, **{key: float(value) for key, value in scores.items()},
+                     **self._scored_the_same_way()}
+        write_json(self.best_record_path, self.best)
