@@ -23,8 +23,9 @@ from gans_keras.evaluation import evaluate_images
 from gans_keras.io import write_json
 from gans_keras.models.registry import get_model
 from gans_keras.presets import get_preset
-from gans_keras.report import score_cells
+from gans_keras.report import fid_over_steps, score_cells
 from gans_keras.sampling import sample
+from gans_keras.viz import plot_fid_over_steps
 
 # report.METRICS' columns, then coverage: a drifting class mix shows in it.
 HEADER = ("classifier FID", "IS", "KID", "precision", "recall", "coverage")
@@ -73,7 +74,7 @@ def main() -> int:
     path = args.out or ROOT / "benchmarks" / "results" / f"{args.name}.json"
     write_json(path, result)
     plot = args.plot or ROOT / "markdown_img" / f"{args.name}.png"
-    plot_fids(rows, plot, title=f"{config.model}, {args.num:,} images a point")
+    plot_fid_over_steps(fid_over_steps(rows), plot, title=f"{config.model}, {args.num:,} images a point")
     print(f"wrote {path} and {plot}\n")
     print("| step | generator | " + " | ".join(HEADER) + " |")
     print("|---|---|" + "---|" * len(HEADER))
@@ -81,24 +82,6 @@ def main() -> int:
         cells = [*score_cells(row), f"{row['coverage']:.3f}"]
         print(f"| {row['step']:,} | {row['generator']} | " + " | ".join(cells) + " |")
     return 0
-
-
-def plot_fids(rows: list[dict], path: Path, title: str) -> None:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    figure, axis = plt.subplots(figsize=(6, 3.5))
-    for generator in dict.fromkeys(row["generator"] for row in rows):
-        points = [(row["step"], row["fid"]) for row in rows if row["generator"] == generator]
-        axis.plot(*zip(*points, strict=True), marker="o", label=f"{generator} generator")
-    axis.set(xlabel="generator steps", ylabel="classifier FID", title=title)
-    axis.legend()
-    axis.grid(alpha=0.3)
-    figure.tight_layout()
-    figure.savefig(path, dpi=100)
-    plt.close(figure)
 
 
 if __name__ == "__main__":

@@ -66,6 +66,16 @@ def read_result(name: str, results: Path = RESULTS) -> dict:
     return _read(Path(results) / f"{name}.json")
 
 
+def fid_over_steps(rows: list[dict], by: str | None = "generator") -> dict[str, tuple]:
+    """Rows with a step and a FID (a `checkpoint_scores` file's rows, a run's --eval-every
+    history) as `viz.plot_fid_over_steps` series: (steps, fids), one series per value of `by`
+    (the generator: live, ema), or one series "FID" when `by` is None."""
+    labels = dict.fromkeys(row[by] for row in rows) if by else ["FID"]
+    return {f"{label} generator" if by else label: tuple(zip(*[(row["step"], row["fid"]) for row in rows
+                                                              if by is None or row[by] == label], strict=True))
+            for label in labels}
+
+
 # Runs pinned to one of the two cores (`taskset`) beside another run on the other, and the model
 # each of a model's runs was paired with: the partner's name is the run's with the rival's.
 ONE_CORE = "*_1core*.json"

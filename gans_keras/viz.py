@@ -282,3 +282,24 @@ def plot_curves(run: str | Path, tags=("d_loss", "g_loss"), smooth: int = 20):
         axis.set_xlabel("step")
     figure.tight_layout()
     return figure
+
+
+def plot_fid_over_steps(series: dict[str, tuple], path: str | Path | None = None, title: str = "",
+                        ylabel: str = "classifier FID"):
+    """FID against generator steps, one line per entry of `series` (label -> (steps, fids)), the
+    lowest point of each ringed: where a run was best, and how far it drifted from there.
+    Saved to `path` if given; returns the figure."""
+    import matplotlib.pyplot as plt
+
+    figure, axis = plt.subplots(figsize=(7, 3.5))
+    for label, (steps, fids) in series.items():
+        (line,) = axis.plot(steps, fids, marker="o", markersize=3, label=label)
+        lowest = int(np.argmin(fids))
+        axis.scatter([steps[lowest]], [fids[lowest]], s=90, facecolors="none", edgecolors=line.get_color())
+    axis.set(xlabel="generator steps", ylabel=ylabel, title=title)
+    axis.legend()
+    axis.grid(alpha=0.3)
+    figure.tight_layout()
+    if path is not None:
+        figure.savefig(path, dpi=100)
+    return figure

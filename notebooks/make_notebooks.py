@@ -411,17 +411,27 @@ plt.show()"""),
             new_code_cell(f"""\
 import matplotlib.pyplot as plt
 
-from gans_keras.report import read_result
+from gans_keras.report import fid_over_steps, read_result
+from gans_keras.viz import plot_fid_over_steps
 
-rows = read_result("{spec['trajectory']['name']}")["rows"]
-figure, axis = plt.subplots(figsize=(7, 3.5))
-for generator in ("live", "ema"):
-    steps, fids = zip(*[(row["step"], row["fid"]) for row in rows if row["generator"] == generator], strict=True)
-    axis.plot(steps, fids, marker="o", label=f"{{generator}} generator")
-axis.set(xlabel="generator steps", ylabel="classifier FID (10,000 images)")
-axis.legend()
-axis.grid(alpha=0.3)
+plot_fid_over_steps(fid_over_steps(read_result("{spec['trajectory']['name']}")["rows"]),
+                    ylabel="classifier FID (10,000 images)")
 plt.show()"""),
+        ]
+    if spec.get("keep_best"):
+        cells += [
+            new_markdown_cell(f"## {spec['keep_best']['title']}\n\n{spec['keep_best']['text']}"),
+            new_code_cell(f"""\
+from gans_keras.report import BACKBONE, fid_over_steps, read_result
+from gans_keras.viz import plot_fid_over_steps
+
+run = read_result("{spec['keep_best']['name']}")
+plot_fid_over_steps(fid_over_steps(run["eval"]["history"], by=None),
+                    ylabel=f"classifier FID ({{run['config']['eval_samples']:,}} images)")
+plt.show()
+best = run["best_generator"]
+print(f"kept at step {{best['kept_by']['step']:,}}: FID {{best[BACKBONE]['fid']:.2f}} on 10,000 images; "
+      f"the final generator (step {{run['steps']:,}}): {{run[BACKBONE]['fid']:.2f}}")"""),
         ]
     if spec.get("cam"):
         cells += [

@@ -25,3 +25,20 @@ def test_save_grid_scales(tmp_path):
 def test_grid_rejects_floats():
     with pytest.raises(ValueError, match="expected uint8 images"):
         image_grid(np.zeros((1, 4, 4, 1), np.float32))
+
+
+def test_fid_over_steps_rings_each_series_lowest_point(tmp_path):
+    from gans_keras.report import fid_over_steps
+    from gans_keras.viz import plot_fid_over_steps
+
+    rows = [{"step": step, "generator": generator, "fid": fid}
+            for step, live, ema in ((1000, 40.0, 45.0), (2000, 12.0, 10.0), (3000, 20.0, 18.0))
+            for generator, fid in (("live", live), ("ema", ema))]
+    series = fid_over_steps(rows)
+    assert series == {"live generator": ((1000, 2000, 3000), (40.0, 12.0, 20.0)),
+                      "ema generator": ((1000, 2000, 3000), (45.0, 10.0, 18.0))}
+    assert fid_over_steps([{"step": 5, "fid": 1.5}], by=None) == {"FID": ((5,), (1.5,))}
+    figure = plot_fid_over_steps(series, tmp_path / "fid.png")
+    rings = [collection.get_offsets().tolist() for collection in figure.axes[0].collections]
+    assert rings == [[[2000.0, 12.0]], [[2000.0, 10.0]]]
+    assert Image.open(tmp_path / "fid.png").size[0] > 0

@@ -106,8 +106,8 @@ def jit_compile(config: TrainConfig) -> bool | str:
     """model.compile's jit_compile for --jit-compile. XLA compiles one device's step: under a
     strategy of several replicas TensorFlow cannot compile a step whose variables sit on several
     devices, so there `auto` is off and `on` is refused. Lazy R1/R2 (reg_every > 1) differentiate
-    through a conditional that XLA fails to compile (the gradient of DiffAugment's shifts in its
-    branch), so `auto` is off there too (the config refuses `on`)."""
+    through a conditional (the penalties' branch) whose gradient XLA fails to compile, with or
+    without DiffAugment, so `auto` is off there too (the config refuses `on`)."""
     import tensorflow as tf
 
     wanted = JIT_COMPILE[config.jit_compile]
