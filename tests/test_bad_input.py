@@ -224,6 +224,14 @@ def test_evaluate_images_it_cannot_score(tmp_path, capsys, make, message):
     assert not (tmp_path / "metrics.json").exists()
 
 
+def test_evaluate_best_takes_a_run_not_samples(tmp_path, capsys):
+    samples = tmp_path / "samples.npz"
+    np.savez(samples, images=_real())
+    assert evaluate_main(["--samples", str(samples), "--best", "--num", "20"]) == 2
+    assert "--best applies to --run, not to --samples" in _one_error_line(capsys)
+    assert not (tmp_path / "metrics.json").exists()
+
+
 def test_evaluate_a_corrupt_metrics_file_is_named_before_scoring(tmp_path, capsys):
     samples = tmp_path / "samples.npz"
     np.savez(samples, images=_real())
