@@ -428,6 +428,8 @@ plt.show()"""),
         cells += [
             new_markdown_cell(f"## {spec['keep_best']['title']}\n\n{spec['keep_best']['text']}"),
             new_code_cell(f"""\
+import matplotlib.pyplot as plt
+
 from gans_keras.report import BACKBONE, fid_over_steps, read_result
 from gans_keras.viz import plot_fid_over_steps
 
