@@ -270,6 +270,50 @@ def test_eval_every_keeps_the_best_generator_across_a_resume(tmp_path, monkeypat
     assert (out / "metrics_best.json").is_file() and not (out / "metrics.json").exists()
 
 
+def test_a_best_generator_without_its_record_is_not_kept_on_resume(tmp_path, monkeypatch):
+    """A crash between saving a new best generator and writing its record leaves the file beside
+    an older record; the resumed run must not let that older FID guard an unknown generator."""
+    from gans_keras.sampling import load_network
+
+    monkeypatch.setenv("GANS_KERAS_CACHE", str(tmp_path / "cache"))
+    out = tmp_path / "run"
+    evaluation = ["--eval-every", "2", "--eval-samples", "200", "--lr-g", "0.05"]
+    assert main(TINY + evaluation + ["--steps", "4", "--out", str(out)]) == 0
+    orphan = load_network(out / "generator_best.keras")
+    orphan.set_weights([weights + 1.0 for weights in orphan.get_weights()])
+    orphan.save(out / "generator_best.keras")
+    assert main(["--resume", "--out", str(out), "--steps", "6"]) == 0
+    record = json.loads((out / "generator_best.json").read_text())
+    assert record["step"] == 6  # the resumed part's first score, whatever it is, replaced the orphan
+
+
+def test_eval_every_keeps_the_best_diffusion_network(tmp_path, monkeypatch):
+    from gans_keras.checkpoint import load_checkpoint
+    from gans_keras.config import read_overrides
+    from gans_keras.sample import main as sample_main
+    from gans_keras.sampling import load_generator
+
+    monkeypatch.setenv("GANS_KERAS_CACHE", str(tmp_path / "cache"))
+    out = tmp_path / "run"
+    evaluation = ["--eval-every", "2", "--eval-samples", "200", "--keep-checkpoints", "10", "--ema-decay", "0.5"]
+    assert main(DIFFUSION_TINY + evaluation + ["--steps", "6", "--out", str(out)]) == 0
+    history = json.loads((out / "summary.json").read_text())["eval"]["history"]
+    best = min(history, key=lambda entry: entry["fid"])
+    record = json.loads((out / "generator_best.json").read_text())
+    assert (record["step"], record["fid"]) == (best["step"], best["fid"])
+    # What was kept is a sampler on the best step's EMA network, with the run's schedule.
+    model = get_model(make_config(read_overrides(out / "config.json")), 28, 1)
+    load_checkpoint(model, out / "checkpoints" / f"ckpt-{best['step']:08d}.npz")
+    kept = load_generator(out, best=True)
+    for ours, theirs in zip(kept.network.get_weights(), model.ema_network.get_weights(), strict=True):
+        np.testing.assert_array_equal(ours, theirs)
+    assert kept.schedule.timesteps == 50
+    assert sample_main(["--run", str(out), "--best", "--num", "8"]) == 0
+    with np.load(out / "samples_best.npz") as samples:
+        assert samples["images"].shape == (8, 28, 28, 1)
+    assert not (out / "samples.npz").exists()
+
+
 def test_best_generator_needs_eval_every(trained_run, capsys):
     from gans_keras.sample import main as sample_main
 

@@ -12,7 +12,7 @@ import tensorflow as tf
 
 from gans_keras.checkpoint import current_step
 from gans_keras.evaluation import reference_features
-from gans_keras.io import atomic_path, write_json
+from gans_keras.io import atomic_path, file_sha256, write_json
 from gans_keras.metrics.extractors import extract, get_extractor, shipped_classifier_path
 from gans_keras.metrics.fid import feature_statistics, frechet_distance_from_statistics
 from gans_keras.metrics.kid import SUBSET_SIZE, kernel_inception_distance
@@ -62,8 +62,8 @@ class EvaluationCallback(keras.callbacks.Callback):
                 "seed": self.seed}
 
     def _earlier_best(self) -> dict | None:
-        """The earlier part of the run's best, if its generator and record are there and
-        were scored as this evaluation scores."""
+        """The earlier part of the run's best, if its generator and record are there, belong
+        together and were scored as this evaluation scores."""
         if not (self.best_path.is_file() and self.best_record_path.is_file()):
             return None
         try:
@@ -71,7 +71,10 @@ class EvaluationCallback(keras.callbacks.Callback):
         except json.JSONDecodeError:
             return None  # a record torn by a crash: the next evaluation writes a whole one
         same = all(record.get(key) == value for key, value in self._scored_the_same_way().items())
-        return record if same and math.isfinite(record.get("fid", math.nan)) else None
+        # A crash between saving a new best generator and writing its record leaves the
+        # generator beside an older record: then neither counts.
+        paired = record.get("generator_sha256") == file_sha256(self.best_path)
+        return record if same and paired and math.isfinite(record.get("fid", math.nan)) else None
 
     def on_train_begin(self, logs=None):
         _, size, _, channels = self.model.sampling_generator.output_shape
@@ -114,5 +117,5 @@ class EvaluationCallback(keras.callbacks.Callback):
         with atomic_path(self.best_path) as tmp:
             self.model.sampling_generator.save(tmp)
         self.best = {"step": step, **{key: float(value) for key, value in scores.items()},
-                     **self._scored_the_same_way()}
+                     **self._scored_the_same_way(), "generator_sha256": file_sha256(self.best_path)}
         write_json(self.best_record_path, self.best)
