@@ -66,7 +66,7 @@ generator, LeakyReLU(0.2) in the discriminator, a tanh output, weights from N(0,
 Adam(2e-4, beta_1 = 0.5). The discriminator is trained with binary cross-entropy and the
 generator with the non-saturating loss -log D(G(z)). In this package `--model dcgan` is the
 generic GAN class with that preset (`gans_keras/models/registry.py`), and two changes measured
-here (the last sections): a 16-d latent instead of the paper's 100-d one, and an exponential
+here (the last sections): a 16-d latent instead of the 128-d one it had (the paper's is 100-d), and an exponential
 moving average of the generator's weights (decay 0.999) as the generator that samples.""",
         cam=True,
         trajectories=(dict(title="Why the 60-minute DCGAN scores worse than the 25-minute one",
