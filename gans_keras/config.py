@@ -158,6 +158,9 @@ class TrainConfig:
                                            "W / sigma(W) as in Miyato et al. 2018)", applies_to=GANS)
     blocks_per_stage: int = NETWORKS.setting(2, "residual blocks at each resolution of the r3gan networks (the "
                                              "paper: 2)", applies_to=GANS)
+    width_doubling: bool = NETWORKS.setting(False, "r3gan networks twice as wide at each lower resolution, "
+                                            "--g-width/--d-width at the full one (as dcgan and resnet); off: as "
+                                            "wide at every resolution (the paper)", applies_to=GANS)
     minibatch_std: bool = NETWORKS.setting(False, "minibatch standard-deviation channel before the "
                                            "discriminator's last convolution", applies_to=GANS)
     init: str = NETWORKS.setting("glorot", "kernel initializer of both networks: glorot, normal (N(0, --init-std)) "
@@ -446,6 +449,8 @@ class TrainConfig:
                              "and resnet")
         if self.blocks_per_stage != DEFAULTS["blocks_per_stage"] and self.arch != "r3gan":
             raise ValueError(f"blocks_per_stage sizes the r3gan networks; arch {self.arch} has its own blocks")
+        if self.width_doubling and self.arch != "r3gan":
+            raise ValueError(f"width_doubling sizes the r3gan networks; arch {self.arch} always doubles its widths")
         if self.reg_every != DEFAULTS["reg_every"] and not (self.r1 or self.r2):
             raise ValueError("reg_every spaces out the R1 and R2 penalties: set --r1 or --r2")
         if self.reg_every > 1 and self.jit_compile == "on":

@@ -39,7 +39,8 @@ def build_gan(config: TrainConfig, image_size: int, channels: int) -> GAN:
     # The options of the dcgan and resnet networks (r3gan builds its own input, head and initialisation).
     generator_options, discriminator_options = {}, {}
     if config.arch == "r3gan":
-        generator_options = discriminator_options = dict(blocks_per_stage=config.blocks_per_stage)
+        generator_options = discriminator_options = dict(blocks_per_stage=config.blocks_per_stage,
+                                                         width_doubling=config.width_doubling)
     else:
         grown = config.grow_from is not None
         generator_options = dict(g_input=config.g_input, init_std=config.init_std, fade_in=grown)

@@ -246,11 +246,13 @@ def test_lazy_r1_r2_is_the_penalty_times_reg_every_on_every_reg_every_th_update(
     assert float(second["r1"]) == float(first["r1"]) and float(second["r2"]) == float(first["r2"])
 
 
-def test_reg_every_needs_r1_or_r2_and_blocks_per_stage_needs_r3gan():
+def test_reg_every_needs_r1_or_r2_and_the_r3gan_sizes_need_r3gan():
     with pytest.raises(ValueError, match="reg_every spaces out the R1 and R2 penalties"):
         make_config({"model": "dcgan", "reg_every": 4})
     with pytest.raises(ValueError, match="blocks_per_stage sizes the r3gan networks"):
         make_config({"model": "sngan", "blocks_per_stage": 1})
+    with pytest.raises(ValueError, match="width_doubling sizes the r3gan networks"):
+        make_config({"model": "dcgan", "width_doubling": True})
     with pytest.raises(ValueError, match="reg_every must be >= 1"):
         make_config({"model": "r3gan", "reg_every": 0})
     with pytest.raises(ValueError, match="XLA does not compile: use --jit-compile auto or off"):

@@ -40,6 +40,22 @@ def test_blocks_per_stage_sets_the_blocks_and_their_fixup_scaling(blocks_per_sta
     assert discriminator(generator(np.zeros((2, 8), "float32"))).shape == (2, 1)
 
 
+def test_width_doubling_widens_each_lower_resolution():
+    generator = build_generator(latent_dim=8, image_size=28, channels=1, width=8, width_doubling=True,
+                                num_classes=3)
+    discriminator = build_discriminator(image_size=28, channels=1, width=8, width_doubling=True, num_classes=3,
+                                        minibatch_std=True)
+    for network in (generator, discriminator):
+        widths = {layer.output.shape[1]: layer.output.shape[-1] for layer in network.layers
+                  if isinstance(layer, InvertedBottleneck)}
+        assert widths == {4: 64, 8: 32, 16: 16, 32: 8}  # 28 is padded to 32
+    labels = keras.ops.convert_to_tensor(np.array([0, 2], "int32"))
+    images = generator([keras.ops.zeros((2, 8)), labels])
+    assert images.shape == (2, 28, 28, 1) and discriminator([images, labels]).shape == (2, 1)
+    constant = build_generator(latent_dim=8, image_size=28, channels=1, width=8)
+    assert generator.count_params() > 4 * constant.count_params()
+
+
 def test_conditional_and_semi_supervised_discriminators():
     labels = keras.ops.convert_to_tensor(np.array([0, 2], "int32"))
     generator = build_generator(latent_dim=8, image_size=16, channels=1, width=8, num_classes=3)
