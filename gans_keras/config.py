@@ -140,13 +140,14 @@ class TrainConfig:
 
     latent_dim: int = NETWORKS.setting(128, "size of the generator's latent vector z", applies_to=GANS)
     g_width: int = NETWORKS.setting(64, "channels of the generator's last hidden layer (doubled at each lower "
-                                    "resolution)", applies_to=GANS)
+                                    "resolution; r3gan: only with --width-doubling)", applies_to=GANS)
     d_width: int = NETWORKS.setting(64, "channels of the discriminator's first layer (doubled at each lower "
-                                    "resolution)", applies_to=GANS)
+                                    "resolution; r3gan: only with --width-doubling)", applies_to=GANS)
     arch: str = NETWORKS.setting("dcgan", "network family: dcgan (strided convolutions), resnet (the SN-GAN "
                                  "paper's residual blocks) or r3gan (R3GAN's inverted bottlenecks with grouped "
                                  "convolutions, no normalisation, fix-up initialisation; widths constant across "
-                                 "stages)", applies_to=GANS, choices=("dcgan", "resnet", "r3gan"))
+                                 "stages unless --width-doubling)", applies_to=GANS,
+                                 choices=("dcgan", "resnet", "r3gan"))
     kernel_size: int | None = NETWORKS.setting(None, "convolution kernel size", applies_to=GANS,
                                                none_means="4 for dcgan, 3 for resnet (whose blocks need 3) and "
                                                "r3gan")

@@ -166,7 +166,10 @@ in the discriminator. `--model r3gan_cond` is its class-conditional form.""",
 The preset's networks (two blocks a stage, R1 and R2 on every update) make about 900 steps in 15
 minutes on one core, too few for the recipe. The `cpu` runs below take one block a stage
 (`--blocks-per-stage 1`) and compute R1 and R2 on every 8th discriminator update only, weighted by
-8 (`--reg-every 8`, StyleGAN2's lazy regularisation): about 3x the steps in the same time. All
+8 (`--reg-every 8`, StyleGAN2's lazy regularisation): about 3x the steps in the same time. The
+`doubled` runs add `--width-doubling`: 16 channels at 32x32 and twice as many at each lower
+resolution (128 at 4x4) instead of 16 at every one, so that the latent reaches the 4x4 basis
+through 128 channels, not 16; each step costs about 1.6x. All
 runs here use gamma 1 and no EMA, each pinned to one of the machine's two cores, its partner
 training beside it on the other; 10,000 samples each, scored with the classifier
 (`benchmarks/README.md`, "R3GAN", has the commands)."""),
