@@ -449,11 +449,14 @@ from gans_keras.report import grid_path, read_results, runs_table
 
 display(Markdown(runs_table("{spec['runs']['pattern']}", "train_minutes_this_session")))
 names = list(read_results("{spec['runs']['pattern']}"))
-figure, axes = plt.subplots(1, len(names), figsize=(4 * len(names), 4), squeeze=False)
-for axis, name in zip(axes.flat, names, strict=True):
+columns = min(4, len(names))  # rows of four keep each grid large enough to see
+rows = -(-len(names) // columns)
+figure, axes = plt.subplots(rows, columns, figsize=(4 * columns, 4 * rows), squeeze=False)
+for axis in axes.flat:
+    axis.axis("off")
+for axis, name in zip(axes.flat, names):
     axis.imshow(Image.open(grid_path(name)), cmap="gray")
     axis.set_title(name, fontsize=8)
-    axis.axis("off")
 plt.show()"""),
         ]
     if spec.get("cam"):

@@ -19,8 +19,9 @@ CASES = {
     "wgan": dict(model="wgan", n_critic=2, **EVERY_GAN_OPTION),
     "sngan": dict(model="sngan", n_critic=2, arch="resnet", **EVERY_GAN_OPTION),
     "cgan": dict(model="cgan", num_classes=10, aux_classifier=True, loss="rpgan", **EVERY_GAN_OPTION),
-    # R3GAN's networks take no spectral norm; its unconditional form tries the semi-supervised head.
-    "r3gan": dict(model="r3gan", num_classes=10, aux_classifier=True, blocks_per_stage=1,
+    # R3GAN's networks take no spectral norm; its unconditional form tries the semi-supervised head, and
+    # the doubled widths their 1x1 transitions.
+    "r3gan": dict(model="r3gan", num_classes=10, aux_classifier=True, blocks_per_stage=1, width_doubling=True,
                   **{**EVERY_GAN_OPTION, "spectral_norm": False}),
     # Grown networks (get_model builds them without reading grow_from's run), fading in over the 3 steps.
     "grown_dcgan": dict(model="dcgan", grow_from="unread", fade_steps=2, g_input="conv", d_head="dense:8",
