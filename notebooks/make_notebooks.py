@@ -454,7 +454,7 @@ rows = -(-len(names) // columns)
 figure, axes = plt.subplots(rows, columns, figsize=(4 * columns, 4 * rows), squeeze=False)
 for axis in axes.flat:
     axis.axis("off")
-for axis, name in zip(axes.flat, names):
+for axis, name in zip(axes.flat[:len(names)], names, strict=True):
     axis.imshow(Image.open(grid_path(name)), cmap="gray")
     axis.set_title(name, fontsize=8)
 plt.show()"""),

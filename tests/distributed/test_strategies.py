@@ -27,7 +27,9 @@ TINY_GAN = {"batch_size": 8, "g_width": 8, "d_width": 8, "latent_dim": 16, "seed
 TINY = {
     "dcgan": {"model": "dcgan", **TINY_GAN},
     "wgan": {"model": "wgan", **TINY_GAN},  # gradient penalty, 5 critic updates a step
-    "r3gan_lazy": {"model": "r3gan", **TINY_GAN, "blocks_per_stage": 1, "r1": 1.0, "r2": 1.0, "reg_every": 3},
+    # The CPU recipe's networks: one block a stage, doubled widths, lazy R1 and R2.
+    "r3gan_lazy": {"model": "r3gan", **TINY_GAN, "blocks_per_stage": 1, "width_doubling": True, "r1": 1.0,
+                   "r2": 1.0, "reg_every": 3},
     "diffusion": {"model": "diffusion", "batch_size": 8, "unet_width": 8, "seed": 3, "sample_every": 1000,
                   "checkpoint_every": 10, "sampling_steps": 2},
 }
