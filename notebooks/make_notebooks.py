@@ -169,10 +169,14 @@ minutes on one core, too few for the recipe. The `cpu` runs below take one block
 8 (`--reg-every 8`, StyleGAN2's lazy regularisation): about 3x the steps in the same time. The
 `doubled` runs add `--width-doubling`: 16 channels at 32x32 and twice as many at each lower
 resolution (128 at 4x4) instead of 16 at every one, so that the latent reaches the 4x4 basis
-through 128 channels, not 16; each step costs about 1.6x. All
-runs here use gamma 1 and no EMA, each pinned to one of the machine's two cores, its partner
-training beside it on the other; 10,000 samples each, scored with the classifier
-(`benchmarks/README.md`, "R3GAN", has the commands)."""),
+through 128 channels, not 16; each step costs about 1.6x. The
+`doubled_w32` run doubles from 32 channels instead (256 at 4x4): it learns more per step, but
+makes 2.55x fewer steps in the hour and loses it. All runs here use gamma 1 and no EMA, except
+the two `ema` runs: they keep an EMA of G (0.999), which is what they show and score. Each run
+is pinned to one of the machine's two cores, with its partner training beside it on the other.
+The `ema` pair ran on an AMD EPYC that makes 1.7x the Xeon's steps in an hour, and the others on
+the Xeon. Each run is scored on 10,000 samples with the classifier (`benchmarks/README.md`,
+"R3GAN", has the commands)."""),
     ),
 }
 
