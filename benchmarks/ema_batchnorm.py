@@ -1,6 +1,7 @@
 """Scores a GAN run's EMA generator with its own BatchNorm statistics against the same averaged
 weights with the live generator's statistics (what training copied until 2026-11-25), and the
-live generator, all from the run's newest checkpoint and on the same latents.
+live generator, all from the run's newest checkpoint and on the same latents. A generator
+without BatchNorm (r3gan) has no statistics to copy, so it gets the first two rows only.
 
     python benchmarks/ema_batchnorm.py --run runs/bench-ablation_dcgan_ema-... --name ema_batchnorm_dcgan
 
@@ -45,10 +46,11 @@ def main() -> int:
                                num=args.num)
 
     generators = {"ema_own_statistics": score(model.ema_generator), "live": score(model.generator)}
-    for average, live in zip(model.ema_generator.non_trainable_variables, model.generator.non_trainable_variables,
-                             strict=True):
-        average.assign(live)
-    generators["ema_live_statistics"] = score(model.ema_generator)
+    if model.generator.non_trainable_variables:
+        for average, live in zip(model.ema_generator.non_trainable_variables,
+                                 model.generator.non_trainable_variables, strict=True):
+            average.assign(live)
+        generators["ema_live_statistics"] = score(model.ema_generator)
     result = {**provenance("ema_batchnorm", args.name), "run": str(args.run), "checkpoint": checkpoint.name,
               "step": step, "generators": generators}
     path = args.out or ROOT / "benchmarks" / "results" / f"{args.name}.json"

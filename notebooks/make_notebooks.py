@@ -174,8 +174,10 @@ through 128 channels, not 16; each step costs about 1.6x. The
 makes 2.55x fewer steps in the hour and loses it. All runs here use gamma 1 and no EMA, except
 the two `ema` runs: they keep an EMA of G (0.999), which is what they show and score. Each run
 is pinned to one of the machine's two cores, with its partner training beside it on the other.
-The `ema` pair ran on an AMD EPYC that makes 1.7x the Xeon's steps in an hour, and the others on
-the Xeon. Each run is scored on 10,000 samples with the classifier (`benchmarks/README.md`,
+The `latent16` runs add `--latent-dim 16`, the whole CPU recipe. The `ema` and `latent16` runs
+trained on an AMD EPYC that makes 1.7x the Xeon's steps in an hour, and the others on the Xeon;
+each `latent16` run trained beside SN-GAN or the CGAN, whose scores from those same hours are in
+`benchmarks/README.md`. Each run is scored on 10,000 samples with the classifier (`benchmarks/README.md`,
 "R3GAN", has the commands)."""),
     ),
 }

@@ -103,6 +103,19 @@ def test_ema_batchnorm_benchmark_scores_the_exported_generator_and_the_copied_st
     assert generators["ema_live_statistics"]["fid"] != pytest.approx(exported, rel=1e-6)
 
 
+def test_ema_batchnorm_benchmark_scores_two_generators_without_batchnorm(tmp_path):
+    """r3gan's generator has no BatchNorm statistics: no third row that would repeat the first."""
+    from gans_keras.train import main as train_main
+    from tests.test_train import TINY
+
+    run = tmp_path / "r3gan"
+    assert train_main(TINY + ["--model", "r3gan", "--ema-decay", "0.9", "--steps", "2", "--out", str(run)]) == 0
+    out = tmp_path / "ema.json"
+    subprocess.run([sys.executable, "benchmarks/ema_batchnorm.py", "--run", str(run), "--name", "t", "--num", "200",
+                    "--out", str(out)], cwd=Path(__file__).resolve().parents[1], check=True)
+    assert set(json.loads(out.read_text())["generators"]) == {"ema_own_statistics", "live"}
+
+
 @pytest.mark.slow
 def test_checkpoint_scores_benchmark_scores_each_kept_checkpoint_live_and_ema(tmp_path):
     """benchmarks/checkpoint_scores.py: one live and one EMA row per requested checkpoint; the
