@@ -83,19 +83,23 @@ def test_evaluate_cli_on_samples_and_errors(tmp_path, train_images, train_labels
     assert "classify_image_graph_def.pb was not found" in capsys.readouterr().err
 
 
-def test_ema_batchnorm_benchmark_scores_the_exported_generator_and_the_copied_statistics(tmp_path):
-    """benchmarks/ema_batchnorm.py: its EMA-with-own-statistics row is the run's exported
-    generator (`evaluate --run` scores it the same), and copying the live statistics changes it."""
+def ema_run_and_rows(tmp_path, model: str) -> tuple[Path, dict]:
+    """A two-step `model` run with an EMA generator, and benchmarks/ema_batchnorm.py's rows for it."""
     from gans_keras.train import main as train_main
     from tests.test_train import TINY
 
-    run = tmp_path / "dcgan"
-    assert train_main(TINY + ["--model", "dcgan", "--ema-decay", "0.9", "--steps", "2", "--out", str(run)]) == 0
+    run = tmp_path / model
+    assert train_main(TINY + ["--model", model, "--ema-decay", "0.9", "--steps", "2", "--out", str(run)]) == 0
     out = tmp_path / "ema.json"
-    root = Path(__file__).resolve().parents[1]
     subprocess.run([sys.executable, "benchmarks/ema_batchnorm.py", "--run", str(run), "--name", "t", "--num", "200",
-                    "--out", str(out)], cwd=root, check=True)
-    generators = json.loads(out.read_text())["generators"]
+                    "--out", str(out)], cwd=Path(__file__).resolve().parents[1], check=True)
+    return run, json.loads(out.read_text())["generators"]
+
+
+def test_ema_batchnorm_benchmark_scores_the_exported_generator_and_the_copied_statistics(tmp_path):
+    """benchmarks/ema_batchnorm.py: its EMA-with-own-statistics row is the run's exported
+    generator (`evaluate --run` scores it the same), and copying the live statistics changes it."""
+    run, generators = ema_run_and_rows(tmp_path, "dcgan")
     assert set(generators) == {"ema_own_statistics", "live", "ema_live_statistics"}
     assert main(["--run", str(run), "--num", "200", "--out", str(tmp_path / "evaluate.json")]) == 0
     exported = json.loads((tmp_path / "evaluate.json").read_text())["classifier:fashion_mnist"]["fid"]
@@ -105,15 +109,8 @@ def test_ema_batchnorm_benchmark_scores_the_exported_generator_and_the_copied_st
 
 def test_ema_batchnorm_benchmark_scores_two_generators_without_batchnorm(tmp_path):
     """r3gan's generator has no BatchNorm statistics: no third row that would repeat the first."""
-    from gans_keras.train import main as train_main
-    from tests.test_train import TINY
-
-    run = tmp_path / "r3gan"
-    assert train_main(TINY + ["--model", "r3gan", "--ema-decay", "0.9", "--steps", "2", "--out", str(run)]) == 0
-    out = tmp_path / "ema.json"
-    subprocess.run([sys.executable, "benchmarks/ema_batchnorm.py", "--run", str(run), "--name", "t", "--num", "200",
-                    "--out", str(out)], cwd=Path(__file__).resolve().parents[1], check=True)
-    assert set(json.loads(out.read_text())["generators"]) == {"ema_own_statistics", "live"}
+    _, generators = ema_run_and_rows(tmp_path, "r3gan")
+    assert set(generators) == {"ema_own_statistics", "live"}
 
 
 @pytest.mark.slow
