@@ -1,8 +1,13 @@
+import os
+import subprocess
+import sys
+
 import keras
 import numpy as np
 import pytest
 import tensorflow as tf
 
+from gans_keras.layers import r3gan_blocks
 from gans_keras.layers.r3gan_blocks import (
     LEAKY_GAIN,
     BlurDownsample,
@@ -72,7 +77,11 @@ def test_generative_basis_scales_a_learned_constant_by_a_linear_map_of_z():
     assert basis.std() == pytest.approx(1.0, abs=0.3)  # N(0, 1), as the paper's basis
 
 
-def test_grouped_conv_equals_keras_grouped_conv_with_its_gradients():
+@pytest.mark.parametrize("native", [True, False], ids=["tensorflow_kernel", "per_group"])
+def test_grouped_conv_equals_keras_grouped_conv_with_first_and_second_gradients(native, monkeypatch):
+    if native and not r3gan_blocks.native_grouped_convolution():
+        pytest.fail("TensorFlow's grouped convolution has no gradient here: is oneDNN off?")
+    monkeypatch.setattr(r3gan_blocks, "native_grouped_convolution", lambda: native)
     x = tf.random.normal((2, 6, 6, 12))
     ours = GroupedConv2D(8, 3, padding="same", groups=4, bias_initializer="ones")
     keras_conv = keras.layers.Conv2D(8, 3, padding="same", groups=4)
@@ -81,10 +90,30 @@ def test_grouped_conv_equals_keras_grouped_conv_with_its_gradients():
     keras_conv.set_weights(ours.get_weights())  # the same variables: ours' kernel and bias fit Keras' layer
     results = []
     for layer in (ours, keras_conv):
-        with tf.GradientTape(persistent=True) as tape:
-            tape.watch(x)
-            y = layer(x)
-            loss = tf.reduce_sum(tf.square(y))
-        results.append([y, tape.gradient(loss, x), *tape.gradient(loss, layer.trainable_variables)])
+        with tf.GradientTape() as outer:
+            with tf.GradientTape(persistent=True) as tape:
+                tape.watch(x)
+                y = layer(x)
+                loss = tf.reduce_sum(tf.square(y))
+            input_gradient = tape.gradient(loss, x)
+            penalty = tf.reduce_sum(tf.square(input_gradient))  # R1's shape: a gradient of the input gradient
+        results.append([y, input_gradient, *tape.gradient(loss, layer.trainable_variables),
+                        *outer.gradient(penalty, layer.trainable_variables)])
     for a, b in zip(*results, strict=True):
-        np.testing.assert_allclose(a.numpy(), b.numpy(), rtol=1e-4, atol=1e-5)
+        np.testing.assert_allclose(a.numpy(), b.numpy(), rtol=1e-4, atol=1e-4)
+
+
+def test_grouped_conv_falls_back_to_per_group_convolutions_where_tensorflow_has_no_gradient():
+    # TensorFlow's CPU kernels without oneDNN raise for a grouped convolution's gradient.
+    script = ("import tensorflow as tf\n"
+              "from gans_keras.layers.r3gan_blocks import GroupedConv2D, native_grouped_convolution\n"
+              "layer = GroupedConv2D(8, 3, padding='same', groups=4)\n"
+              "x = tf.random.normal((2, 6, 6, 12))\n"
+              "with tf.GradientTape() as tape:\n"
+              "    loss = tf.reduce_sum(layer(x))\n"
+              "gradients = tape.gradient(loss, layer.trainable_variables)\n"
+              "print(native_grouped_convolution(), [tuple(g.shape) for g in gradients])\n")
+    env = {**os.environ, "TF_ENABLE_ONEDNN_OPTS": "0", "CUDA_VISIBLE_DEVICES": ""}
+    done = subprocess.run([sys.executable, "-c", script], env=env, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.strip().splitlines()[-1] == "False [(3, 3, 3, 8), (8,)]"
