@@ -100,7 +100,9 @@ def build_generator(
     x = _blocks(x, blocks_per_stage, total_blocks, kernel_size)
     for stage_width in widths[1:]:
         x = _change_width(x, stage_width)  # before upsampling: on the 4x cheaper map
-        x = layers.UpSampling2D(2, interpolation="bilinear")(x)
+        # In float32: XLA compiles the gradient of a bfloat16 bilinear resize to a float32 product that
+        # it then refuses to mix with bfloat16 (mixed_bfloat16 under --jit-compile on); the next block casts back.
+        x = layers.UpSampling2D(2, interpolation="bilinear", dtype="float32")(x)
         x = _blocks(x, blocks_per_stage, total_blocks, kernel_size)
     x = layers.Conv2D(channels, 1, use_bias=False, kernel_initializer=fan_in_normal())(x)
     return keras.Model(inputs, crop_and_squash(x, image_size, output_activation), name=name)
