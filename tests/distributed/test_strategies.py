@@ -140,11 +140,11 @@ def test_replicas_keep_their_state_in_sync(case, precision):
     assert len(replay) == (0 if case == "diffusion" else 2)
 
 
-@pytest.mark.parametrize("model", ["cgan", "diffusion"])
+@pytest.mark.parametrize("model", ["cgan", "r3gan_lazy", "diffusion"])
 def test_mixed_precision_under_mirrored_exports_a_generator_that_samples(tmp_path, model):
     from gans_keras.sampling import load_generator, sample
 
-    config = {**TINY["wgan"], "model": "cgan"} if model == "cgan" else TINY["diffusion"]
+    config = {**TINY["wgan"], "model": "cgan"} if model == "cgan" else TINY[model]
     overrides = {**config, "steps": 3, "precision": "mixed_bfloat16", "strategy": "mirrored", "cpu_replicas": 2}
     summary = _summary(_worker(tmp_path / "run", overrides))
     assert summary["steps"] == 3
