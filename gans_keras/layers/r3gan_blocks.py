@@ -47,8 +47,8 @@ class GroupedConv2D(layers.Conv2D):
     gradient (`native_grouped_convolution`), and elsewhere one ordinary convolution per group,
     concatenated: the same variables and outputs either way. Keras' own grouped convolution runs
     through an XLA-compiled fallback on the TensorFlow backend, which made an R3GAN block 20x
-    slower on a CPU; per-group convolutions cost one small op per group (96 a layer in the
-    paper's CIFAR-10 network), 1.0-4x slower than oneDNN's grouped kernel here."""
+    slower on a CPU; per-group convolutions cost one small op per group, forward and backward
+    (96 a layer in the paper's CIFAR-10 network). benchmarks/README.md ("R3GAN") times both."""
 
     def convolution_op(self, inputs, kernel):
         if self.groups == 1:
