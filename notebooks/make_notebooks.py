@@ -177,7 +177,8 @@ is pinned to one of the machine's two cores, with its partner training beside it
 The `latent16` runs add `--latent-dim 16`, the whole CPU recipe. The `ema` and `latent16` runs
 trained on an AMD EPYC that makes 1.7x the Xeon's steps in an hour, and the others on the Xeon;
 each `latent16` run trained beside SN-GAN or the CGAN, whose scores from those same hours are in
-`benchmarks/README.md`. Each run is scored on 10,000 samples with the classifier (`benchmarks/README.md`,
+`benchmarks/README.md`. The two `lr5e-4` runs add `--lr-g 5e-4 --lr-d 5e-4`, 2.5x the paper's
+learning rate, and trained beside each other on the EPYC. Each run is scored on 10,000 samples with the classifier (`benchmarks/README.md`,
 "R3GAN", has the commands)."""),
     ),
 }
