@@ -9,7 +9,6 @@ import math
 
 import keras
 import numpy as np
-import tensorflow as tf
 from keras import layers, ops
 
 LEAKY_SLOPE = 0.2
@@ -28,7 +27,12 @@ def fan_in_normal(gain: float = 1.0) -> keras.initializers.Initializer:
 def native_grouped_convolution() -> bool:
     """Whether TensorFlow's own kernels compute a grouped convolution's gradient here: cuDNN on a
     GPU and oneDNN on an x86 CPU do; TensorFlow's plain CPU kernels (TF_ENABLE_ONEDNN_OPTS=0, or a
-    CPU oneDNN does not serve) raise for the gradient. Probed once, eagerly, on a tiny input."""
+    CPU oneDNN does not serve) raise for the gradient. Probed once, eagerly, on a tiny input.
+    False on another Keras backend, so that sampling under JAX never imports TensorFlow."""
+    if keras.backend.backend() != "tensorflow":
+        return False
+    import tensorflow as tf
+
     with tf.init_scope():  # eager even while a train step traces; a tape would not record here
         x, kernel = tf.ones((1, 4, 4, 4)), tf.ones((3, 3, 2, 4))
         try:
@@ -55,6 +59,8 @@ class GroupedConv2D(layers.Conv2D):
             return super().convolution_op(inputs, kernel)
         channels_last = self.data_format == "channels_last"
         if native_grouped_convolution():
+            import tensorflow as tf
+
             return tf.nn.convolution(inputs, kernel, strides=list(self.strides), padding=self.padding.upper(),
                                      dilations=list(self.dilation_rate),
                                      data_format="NHWC" if channels_last else "NCHW")
