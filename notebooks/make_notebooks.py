@@ -172,13 +172,15 @@ resolution (128 at 4x4) instead of 16 at every one, so that the latent reaches t
 through 128 channels, not 16; each step costs about 1.6x. The
 `doubled_w32` run doubles from 32 channels instead (256 at 4x4): it learns more per step, but
 makes 2.55x fewer steps in the hour and loses it. All runs here use gamma 1 and no EMA, except
-the two `ema` runs: they keep an EMA of G (0.999), which is what they show and score. Each run
+the `ema` runs: they keep an EMA of G (0.999), which is what they show and score. Each run
 is pinned to one of the machine's two cores, with its partner training beside it on the other.
 The `latent16` runs add `--latent-dim 16`, the whole CPU recipe. The `ema` and `latent16` runs
 trained on an AMD EPYC that makes 1.7x the Xeon's steps in an hour, and the others on the Xeon;
 each `latent16` run trained beside SN-GAN or the CGAN, whose scores from those same hours are in
 `benchmarks/README.md`. The two `lr5e-4` runs add `--lr-g 5e-4 --lr-d 5e-4`, 2.5x the paper's
-learning rate, and trained beside each other on the EPYC. Each run is scored on 10,000 samples
+learning rate, and trained beside each other on the EPYC; `lr5e-4_ema` (seed 1) is that recipe
+with the EMA generator, trained beside SN-GAN: the best unconditional GAN of the package after an
+hour, one seed so far. Each run is scored on 10,000 samples
 with the classifier (`benchmarks/README.md`, "R3GAN", has the commands)."""),
     ),
 }
@@ -847,6 +849,12 @@ ranked_15, ranked_60 = (sorted((model for model in unconditional if model in boa
 best_gan_15, best_gan_60 = ranked_15[0], ranked_60[0]
 r3gan_place_60 = ranked_60.index("r3gan")
 ORDINALS = ("first", "second", "third", "fourth")
+
+
+def seeds_named(seeds):
+    return ("seed " if len(seeds) == 1 else "seeds ") + ", ".join(map(str, seeds))
+
+
 fast, slow = remade["dpmpp_2m-10-spacinglogsnr"], remade["ddim-100"]
 # The text and the class model trained side by side for 60 minutes, one core each: {model: {sampler: scores}}.
 side_by_side = {model: {sampler: row[report.BACKBONE] for sampler, row in
@@ -890,11 +898,14 @@ sections = {"Which model for which need": [
           and prompted["adherence"]["class_adherence"] >= 0.9
           and min(prompted["adherence"]["brightness_adherence"], prompted["adherence"]["width_adherence"]) >= 0.8),
     claim(f"**Unconditional images: {best_gan_15.upper()} on 15 minutes (FID {fid(best_gan_15, 15):.2f}), "
-          f"{best_gan_60.upper()} on an hour ({fid(best_gan_60, 60):.2f}).** R3GAN, whose recipe needs far more "
-          f"steps than a CPU hour gives, is last after 15 minutes (FID {fid('r3gan', 15):.0f}) and "
-          f"{ORDINALS[r3gan_place_60]} of {len(ranked_60)} after an hour ({fid('r3gan', 60):.1f}, with notebook 07's "
-          f"CPU recipe), and its class-conditional form ({fid('r3gan_cond', 60):.1f}) is far behind the CGAN.",
-          ranked_15[-1] == "r3gan" and ranked_60[0] != "r3gan" and fid("r3gan_cond", 60) > fid("cgan", 60)),
+          f"{best_gan_60.upper()} on an hour ({fid(best_gan_60, 60):.2f}).** R3GAN, whose recipe is built for far "
+          f"more steps than a CPU gives, is last after 15 minutes (FID {fid('r3gan', 15):.0f}) and "
+          f"{ORDINALS[r3gan_place_60]} of {len(ranked_60)} after an hour ({fid('r3gan', 60):.2f}, "
+          f"{seeds_named(board[60]['r3gan']['seeds'])}, with notebook 07's CPU recipe: 2.5x the paper's "
+          f"learning rate and the EMA generator), and its class-conditional form "
+          f"({fid('r3gan_cond', 60):.2f}) is behind the CGAN.",
+          ranked_15[-1] == "r3gan" and "_ema" in board[60]["r3gan"]["setting"]
+          and fid("r3gan_cond", 60) > fid("cgan", 60)),
 ], "SN-GAN against WGAN-GP (side by side, one core each)": [
     claim(f"**With the paper's spectral normalisation, SN-GAN is ahead of WGAN-GP at every budget and seed, as "
           f"Miyato et al. found:** FID {side(15, 0)} against {side(15, 1)} after 15 minutes and "
