@@ -1,4 +1,5 @@
 import json
+from pathlib import Path
 
 import pytest
 
@@ -109,3 +110,25 @@ def test_cpu_replicas_needs_the_mirrored_strategy():
     assert make_config({"strategy": "mirrored", "cpu_replicas": 2}).cpu_replicas == 2
     with pytest.raises(ValueError, match="strategy"):
         make_config({"strategy": "tpu"})
+
+
+BENCHMARK_CONFIGS = sorted((Path(__file__).resolve().parents[1] / "benchmarks" / "configs").glob("*.json"))
+
+
+@pytest.mark.parametrize("path", BENCHMARK_CONFIGS, ids=lambda path: path.stem)
+def test_every_shipped_config_file_is_a_valid_configuration(path):
+    from gans_keras.config import check_applicable
+
+    overrides = read_overrides(path)
+    config = make_config(overrides)
+    check_applicable(overrides, config.model)
+    assert all(getattr(config, key) == value for key, value in overrides.items())
+
+
+def test_the_r3gan_cpu_recipe_is_the_configuration_its_published_hour_trained_with():
+    root = Path(__file__).resolve().parents[1]
+    recipe = make_config(read_overrides(root / "benchmarks" / "configs" / "r3gan_fashion_mnist_cpu.json"))
+    record = json.loads((root / "benchmarks" / "results" / "r3gan_60min_1core_doubled_latent16_lr5e-4_ema_seed1.json")
+                        .read_text())
+    trained = make_config({key: value for key, value in record["config"].items() if key != "seed"})
+    assert recipe == trained
