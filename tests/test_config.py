@@ -5,6 +5,8 @@ import pytest
 
 from gans_keras.config import CHOICES, make_config, read_overrides
 
+ROOT = Path(__file__).resolve().parents[1]
+
 
 def test_precedence_defaults_preset_overrides():
     config = make_config({"lr_d": 3e-4}, {"lr_d": 5e-4, "steps": 7})
@@ -96,11 +98,9 @@ def test_the_python_api_refuses_a_changed_setting_the_model_ignores():
 
 
 def test_readme_flag_table_is_the_declared_one():
-    from pathlib import Path
-
     from gans_keras.config import flag_table
 
-    readme = (Path(__file__).parents[1] / "README.md").read_text()
+    readme = (ROOT / "README.md").read_text()
     assert flag_table() in readme, "README's flag table is stale: paste `python -m gans_keras.config` into it"
 
 
@@ -112,7 +112,7 @@ def test_cpu_replicas_needs_the_mirrored_strategy():
         make_config({"strategy": "tpu"})
 
 
-BENCHMARK_CONFIGS = sorted((Path(__file__).resolve().parents[1] / "benchmarks" / "configs").glob("*.json"))
+BENCHMARK_CONFIGS = sorted((ROOT / "benchmarks" / "configs").glob("*.json"))
 
 
 @pytest.mark.parametrize("path", BENCHMARK_CONFIGS, ids=lambda path: path.stem)
@@ -126,9 +126,8 @@ def test_every_shipped_config_file_is_a_valid_configuration(path):
 
 
 def test_the_r3gan_cpu_recipe_is_the_configuration_its_published_hour_trained_with():
-    root = Path(__file__).resolve().parents[1]
-    recipe = make_config(read_overrides(root / "benchmarks" / "configs" / "r3gan_fashion_mnist_cpu.json"))
-    record = json.loads((root / "benchmarks" / "results" / "r3gan_60min_1core_doubled_latent16_lr5e-4_ema_seed1.json")
+    recipe = make_config(read_overrides(ROOT / "benchmarks" / "configs" / "r3gan_fashion_mnist_cpu.json"))
+    record = json.loads((ROOT / "benchmarks" / "results" / "r3gan_60min_1core_doubled_latent16_lr5e-4_ema_seed1.json")
                         .read_text())
     trained = make_config({key: value for key, value in record["config"].items() if key != "seed"})
     assert recipe == trained
