@@ -178,9 +178,10 @@ The `latent16` runs add `--latent-dim 16`, the whole CPU recipe. The `ema` and `
 trained on an AMD EPYC that makes 1.7x the Xeon's steps in an hour, and the others on the Xeon;
 each `latent16` run trained beside SN-GAN or the CGAN, whose scores from those same hours are in
 `benchmarks/README.md`. The two `lr5e-4` runs add `--lr-g 5e-4 --lr-d 5e-4`, 2.5x the paper's
-learning rate, and trained beside each other on the EPYC; `lr5e-4_ema` (seed 1) is that recipe
-with the EMA generator, trained beside SN-GAN: the best unconditional GAN of the package after an
-hour, one seed so far. Each run is scored on 10,000 samples
+learning rate, and trained beside each other on the EPYC; the `lr5e-4_ema` runs are that recipe
+with the EMA generator (`benchmarks/configs/r3gan_fashion_mnist_cpu.json`): seed 1 trained beside
+SN-GAN, seed 0 beside the conditional form's seed 0, whose seed 1 trained beside the CGAN. On two
+seeds it is the best unconditional GAN of the package after an hour. Each run is scored on 10,000 samples
 with the classifier (`benchmarks/README.md`, "R3GAN", has the commands)."""),
     ),
 }
