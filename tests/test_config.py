@@ -3,7 +3,18 @@ from pathlib import Path
 
 import pytest
 
-from gans_keras.config import CHOICES, make_config, read_overrides
+from gans_keras.config import (
+    APPLIES_TO,
+    CHOICES,
+    FIELDS,
+    SECTIONS,
+    SETTINGS,
+    check_applicable,
+    flag_table,
+    make_config,
+    read_overrides,
+)
+from gans_keras.presets import PRESETS
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -55,9 +66,6 @@ def test_config_file_errors(tmp_path):
 
 
 def test_settings_of_other_models_are_refused_with_the_models_they_apply_to():
-    from gans_keras.config import APPLIES_TO, FIELDS, check_applicable
-    from gans_keras.presets import PRESETS
-
     assert set(APPLIES_TO) <= set(FIELDS) and all(set(models) <= set(PRESETS) for models in APPLIES_TO.values())
     with pytest.raises(ValueError, match=r"^gp \(--gp\) does not apply to diffusion: it applies to dcgan, cgan, sngan, "
                                          r"wgan, r3gan, r3gan_cond$"):
@@ -73,9 +81,6 @@ def test_settings_of_other_models_are_refused_with_the_models_they_apply_to():
 
 
 def test_every_setting_declares_its_section_help_and_models():
-    from gans_keras.config import SECTIONS, SETTINGS
-    from gans_keras.presets import PRESETS
-
     assert [section.name for section in SECTIONS] == ["data", "networks", "gan objective", "diffusion", "text",
                                                       "sampling", "optimisation", "starting point", "devices",
                                                       "outputs", "evaluation"]
@@ -98,8 +103,6 @@ def test_the_python_api_refuses_a_changed_setting_the_model_ignores():
 
 
 def test_readme_flag_table_is_the_declared_one():
-    from gans_keras.config import flag_table
-
     readme = (ROOT / "README.md").read_text()
     assert flag_table() in readme, "README's flag table is stale: paste `python -m gans_keras.config` into it"
 
@@ -117,8 +120,6 @@ BENCHMARK_CONFIGS = sorted((ROOT / "benchmarks" / "configs").glob("*.json"))
 
 @pytest.mark.parametrize("path", BENCHMARK_CONFIGS, ids=lambda path: path.stem)
 def test_every_shipped_config_file_is_a_valid_configuration(path):
-    from gans_keras.config import check_applicable
-
     overrides = read_overrides(path)
     config = make_config(overrides)
     check_applicable(overrides, config.model)
