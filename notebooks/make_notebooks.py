@@ -181,7 +181,9 @@ each `latent16` run trained beside SN-GAN or the CGAN, whose scores from those s
 learning rate, and trained beside each other on the EPYC; the `lr5e-4_ema` runs are that recipe
 with the EMA generator (`benchmarks/configs/r3gan_fashion_mnist_cpu.json`): seed 1 trained beside
 SN-GAN, seed 0 beside the conditional form's seed 0, whose seed 1 trained beside the CGAN. On two
-seeds it is the best unconditional GAN of the package after an hour. Each run is scored on 10,000 samples
+seeds it is the best unconditional GAN of the package after an hour. The conditional `recipe_mbstd`
+runs add `--minibatch-std` to that recipe (seeds 0 and 1 beside each other, a session later): 2.85
+and 2.81, still behind the CGAN. Each run is scored on 10,000 samples
 with the classifier (`benchmarks/README.md`, "R3GAN", has the commands)."""),
     ),
 }
