@@ -184,7 +184,9 @@ SN-GAN, seed 0 beside the conditional form's seed 0, whose seed 1 trained beside
 seeds it is the best unconditional GAN of the package after an hour. The conditional `recipe_mbstd`
 runs add `--minibatch-std` to that recipe (seeds 0 and 1 beside each other, a session later): 2.85
 and 2.81, still behind the CGAN; the `recipe_mbstd_lr1e-3` and `recipe_mbstd_lr2e-4` runs change
-both learning rates on top (a pair each, the same day): both lose to 5e-4. Each run is scored on 10,000 samples
+both learning rates on top (a pair each, the same day): both lose to 5e-4. The `recipe_mbstd_batch32`,
+`recipe_mbstd_batch128` and `recipe_mbstd_ema0.9995` runs (a session later) change the batch size and the EMA
+decay instead: all lose to the recipe, and recall stays at 0.27-0.30. Each run is scored on 10,000 samples
 with the classifier (`benchmarks/README.md`, "R3GAN", has the commands)."""),
     ),
 }
