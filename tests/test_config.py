@@ -132,3 +132,11 @@ def test_the_r3gan_cpu_recipe_is_the_configuration_its_published_hour_trained_wi
                         .read_text())
     trained = make_config({key: value for key, value in record["config"].items() if key != "seed"})
     assert recipe == trained
+
+
+def test_r3gans_recipe_on_the_cgans_networks_is_the_configuration_its_published_hour_trained_with():
+    recipe = make_config(read_overrides(ROOT / "benchmarks" / "configs" / "r3gan_cond_dcgan_fashion_mnist_cpu.json"))
+    record = json.loads((ROOT / "benchmarks" / "results" / "r3gan_cond_60min_1core_recipe_mbstd_dcgan32_seed0.json")
+                        .read_text())
+    trained = make_config({key: value for key, value in record["config"].items() if key != "seed"})
+    assert recipe == trained
