@@ -126,17 +126,12 @@ def test_every_shipped_config_file_is_a_valid_configuration(path):
     assert all(getattr(config, key) == value for key, value in overrides.items())
 
 
-def test_the_r3gan_cpu_recipe_is_the_configuration_its_published_hour_trained_with():
-    recipe = make_config(read_overrides(ROOT / "benchmarks" / "configs" / "r3gan_fashion_mnist_cpu.json"))
-    record = json.loads((ROOT / "benchmarks" / "results" / "r3gan_60min_1core_doubled_latent16_lr5e-4_ema_seed1.json")
-                        .read_text())
-    trained = make_config({key: value for key, value in record["config"].items() if key != "seed"})
-    assert recipe == trained
-
-
-def test_r3gans_recipe_on_the_cgans_networks_is_the_configuration_its_published_hour_trained_with():
-    recipe = make_config(read_overrides(ROOT / "benchmarks" / "configs" / "r3gan_cond_dcgan_fashion_mnist_cpu.json"))
-    record = json.loads((ROOT / "benchmarks" / "results" / "r3gan_cond_60min_1core_recipe_mbstd_dcgan32_seed0.json")
-                        .read_text())
+@pytest.mark.parametrize(("config", "result"), [
+    ("r3gan_fashion_mnist_cpu", "r3gan_60min_1core_doubled_latent16_lr5e-4_ema_seed1"),
+    ("r3gan_cond_dcgan_fashion_mnist_cpu", "r3gan_cond_60min_1core_recipe_mbstd_dcgan32_seed0"),
+])
+def test_a_shipped_recipe_is_the_configuration_its_published_hour_trained_with(config, result):
+    recipe = make_config(read_overrides(ROOT / "benchmarks" / "configs" / f"{config}.json"))
+    record = json.loads((ROOT / "benchmarks" / "results" / f"{result}.json").read_text())
     trained = make_config({key: value for key, value in record["config"].items() if key != "seed"})
     assert recipe == trained
